@@ -1,0 +1,42 @@
+"""Test-wide setup: every host build of C code in the tests runs under
+AddressSanitizer and UndefinedBehaviorSanitizer.
+
+Python itself is not instrumented, so the ASan runtime must be loaded before
+anything else: when it is not, this re-executes the same pytest command with
+the runtime preloaded. TINYEDGE_SANITIZE=0 turns it off (for quick runs).
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _preload_asan() -> None:
+    if os.environ.get("TINYEDGE_SANITIZE") == "0":
+        return
+    if "libasan" in os.environ.get("LD_PRELOAD", ""):
+        os.environ["TINYEDGE_SANITIZE"] = "1"
+        return
+    runtime = subprocess.run(["gcc", "-print-file-name=libasan.so"],
+                             capture_output=True, text=True).stdout.strip()
+    env = dict(os.environ,
+               LD_PRELOAD=runtime,
+               ASAN_OPTIONS="detect_leaks=0:abort_on_error=1",
+               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1",
+               TINYEDGE_SANITIZE="1")
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable] + sys.orig_argv[1:], env)
+
+
+_preload_asan()
+
+SHARED_MODELS = Path(__file__).resolve().parents[2] / "shared" / "models"
+
+
+@pytest.fixture(scope="session")
+def shared_models() -> Path:
+    if not SHARED_MODELS.is_dir():
+        pytest.skip(f"shared models not found at {SHARED_MODELS}")
+    return SHARED_MODELS

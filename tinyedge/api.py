@@ -1,0 +1,249 @@
+"""The Python API: compile a model into a folder of C sources, and run it.
+
+    model = tinyedge.compile("kws.tflite", "out/kws")
+    scores, = model.run(features)
+    model.report["arena_bytes"]
+
+The pipeline is three stages: import (frontend + passes), plan memory,
+generate C. Everything is written to a temporary folder first and moved into
+place only when all of it succeeded.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from tinyedge import __version__, host
+from tinyedge.codegen import Layer, generate, invoke_cdef
+from tinyedge.errors import BudgetError, TinyEdgeError, UnsupportedModelError
+from tinyedge.frontend.tflite import model_name, read_tflite
+from tinyedge.ir import ALIAS_OPS, DType, Graph, OpKind, schedule_problems
+from tinyedge.ops import registry
+from tinyedge.passes import run_pipeline
+from tinyedge.planner import MemoryPlan, plan_memory
+from tinyedge.targets import get_target
+
+REPORT_FILE = "report.json"
+
+
+def _read_model(model) -> tuple[bytes, str]:
+    """(bytes, name) of a model given as a path or as bytes."""
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        return bytes(model), "model"
+    path = Path(model)
+    try:
+        return path.read_bytes(), model_name(path.name)
+    except OSError as exc:
+        raise TinyEdgeError(f"cannot read model {path}: {exc.strerror}") from None
+
+
+def import_model(data: bytes, name: str) -> Graph:
+    """Parse, check and simplify a TFLite model into a Graph ready to plan."""
+    graph = run_pipeline(read_tflite(data, name))
+    problems = schedule_problems(graph)
+    if problems:
+        from tinyedge.errors import ModelFormatError
+        raise ModelFormatError("malformed model: " + "; ".join(problems))
+    handlers = registry()
+    messages = []
+    for node in graph.nodes:
+        for problem in handlers[node.kind].check(node):
+            messages.append(f"operator {node.index} ({node.kind.name}): {problem}")
+    if messages:
+        raise UnsupportedModelError("; ".join(messages))
+    return graph
+
+
+def lower_graph(graph: Graph) -> list[Layer]:
+    handlers = registry()
+    layers = []
+    for step, node in enumerate(graph.nodes):
+        call = handlers[node.kind].lower(node, f"{graph.name}_l{step}")
+        if call is not None:
+            layers.append(Layer(node.index, call))
+    return layers
+
+
+def _value_range(graph: Graph, tensor) -> list[float]:
+    """Plausible real values of a model input, for random test inputs: the
+    integer range of its type, or for a float input the range its QUANTIZE
+    consumer can represent."""
+    if tensor.dtype != DType.FLOAT32:
+        info = np.iinfo(tensor.dtype.numpy)
+        return [int(info.min), int(info.max)]
+    for node in graph.nodes:
+        if node.kind == OpKind.QUANTIZE and node.inputs[0] is tensor:
+            q = node.outputs[0].quant
+            info = np.iinfo(node.outputs[0].dtype.numpy)
+            return [q.scale * (info.min - q.zero_point), q.scale * (info.max - q.zero_point)]
+    return [-1.0, 1.0]
+
+
+def _io_report(graph: Graph, tensors) -> list[dict]:
+    result = []
+    for t in tensors:
+        entry = {"name": t.name, "shape": list(t.shape), "dtype": t.dtype.numpy_name,
+                 "range": _value_range(graph, t)}
+        if t.quant is not None:
+            entry["scale"] = t.quant.scale
+            entry["zero_point"] = t.quant.zero_point
+        result.append(entry)
+    return result
+
+
+def build_report(graph: Graph, layers: list[Layer], plan: MemoryPlan, facts: dict,
+                 target: str, source: str, sha256: str) -> dict:
+    calls = {layer.index: layer.call for layer in layers}
+    layer_entries = []
+    for step, node in enumerate(graph.nodes):
+        call = calls.get(node.index)
+        layer_entries.append({
+            "index": node.index,
+            "op": node.kind.name,
+            "kernel": call.function if call else None,
+            "inputs": [list(t.shape) for t in node.inputs if t is not None and not t.is_constant],
+            "outputs": [list(t.shape) for t in node.outputs],
+            "macs": call.macs if call else 0,
+            "live_bytes": plan.live_bytes(step),
+            "in_place": node.kind in ALIAS_OPS,
+        })
+    buffers = [{"tensors": [t.name for t in group], "offset": b.offset, "bytes": b.size,
+                "first_layer": b.first, "last_layer": b.last}
+               for b, group in zip(plan.buffers, plan.tensors)]
+    return {
+        "tinyedge_version": __version__,
+        "model": graph.name,
+        "source": source,
+        "sha256": sha256,
+        "target": target,
+        "arena_bytes": max(4, plan.arena_size),
+        "weight_bytes": facts["weight_bytes"],
+        "param_bytes": facts["param_array_bytes"],
+        "macs": sum(entry["macs"] for entry in layer_entries),
+        "kernels": facts["kernels"],
+        "c_sources": facts["c_sources"],
+        "inputs": _io_report(graph, graph.inputs),
+        "outputs": _io_report(graph, graph.outputs),
+        "layers": layer_entries,
+        "buffers": buffers,
+    }
+
+
+def _check_budget(report: dict, target_name: str) -> None:
+    target = get_target(target_name)
+    if target.ram_bytes is not None and report["arena_bytes"] > target.ram_bytes:
+        peak = max(report["layers"], key=lambda entry: entry["live_bytes"], default=None)
+        where = (f"; the peak is at operator {peak['index']} ({peak['op']}) with "
+                 f"{peak['live_bytes']} live bytes") if peak else ""
+        raise BudgetError(f"the model needs {report['arena_bytes']} bytes of RAM, target "
+                          f"{target.name} has {target.ram_bytes}{where}")
+    if target.flash_bytes is not None and report["weight_bytes"] > target.flash_bytes:
+        raise BudgetError(f"the model's weights take {report['weight_bytes']} bytes of flash, "
+                          f"target {target.name} has {target.flash_bytes}")
+
+
+def _replace_dir(staging: Path, out_dir: Path) -> None:
+    """Move a finished staging folder to out_dir, replacing what was there."""
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        os.replace(out_dir, old)
+        os.replace(staging, out_dir)
+        shutil.rmtree(old)
+    else:
+        os.replace(staging, out_dir)
+
+
+def compile(model, out_dir, target: str = "generic", name: str | None = None) -> "CompiledModel":  # noqa: A001
+    """Compile a .tflite model (a path or its bytes) into C sources in out_dir."""
+    get_target(target)
+    data, default_name = _read_model(model)
+    name = model_name(name) if name else default_name
+    source = Path(model).name if not isinstance(model, (bytes, bytearray, memoryview)) else name
+    sha256 = hashlib.sha256(data).hexdigest()
+
+    graph = import_model(data, name)
+    plan = plan_memory(graph)
+    layers = lower_graph(graph)
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        facts = generate(graph, layers, plan, staging, source, sha256)
+        report = build_report(graph, layers, plan, facts, target, source, sha256)
+        _check_budget(report, target)
+        (staging / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+        _replace_dir(staging, out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return CompiledModel(out_dir, report)
+
+
+def load(out_dir) -> "CompiledModel":
+    """Reopen a folder written by compile()."""
+    out_dir = Path(out_dir)
+    try:
+        report = json.loads((out_dir / REPORT_FILE).read_text())
+    except (OSError, ValueError):
+        raise TinyEdgeError(f"{out_dir} is not a tinyedge output folder (no readable "
+                            f"{REPORT_FILE}); compile a model into it first") from None
+    return CompiledModel(out_dir, report)
+
+
+class CompiledModel:
+    """A compiled model: its folder, its report, and a host runner of its C code."""
+
+    def __init__(self, out_dir: Path, report: dict):
+        self.out_dir = Path(out_dir)
+        self.report = report
+        self.name = report["model"]
+        self._lib = None
+
+    @property
+    def inputs(self) -> list[dict]:
+        return self.report["inputs"]
+
+    @property
+    def outputs(self) -> list[dict]:
+        return self.report["outputs"]
+
+    def _library(self):
+        if self._lib is None:
+            sources = [self.out_dir / s for s in self.report["c_sources"]]
+            lib_path = host.build_library(sources, [self.out_dir, self.out_dir / "kernels" / "include"])
+            cdef = invoke_cdef(self.name,
+                               [{"index": i, "ctype": DType[t["dtype"].upper()].ctype}
+                                for i, t in enumerate(self.inputs)],
+                               [{"index": i, "ctype": DType[t["dtype"].upper()].ctype}
+                                for i, t in enumerate(self.outputs)])
+            self._ffi, self._lib = host.load_library(lib_path, cdef)
+        return self._ffi, self._lib
+
+    def run(self, *inputs) -> list[np.ndarray]:
+        """Run the generated C on the host; inputs as numpy arrays of the model's
+        input shapes and dtypes. Returns one array per model output."""
+        if len(inputs) != len(self.inputs):
+            raise TinyEdgeError(f"{self.name} takes {len(self.inputs)} inputs, got {len(inputs)}")
+        arrays = []
+        for i, (x, spec) in enumerate(zip(inputs, self.inputs)):
+            x = np.asarray(x)
+            if x.dtype != np.dtype(spec["dtype"]) or x.size != int(np.prod(spec["shape"])):
+                raise TinyEdgeError(
+                    f"input {i} ('{spec['name']}') must be {spec['dtype']} of shape "
+                    f"{spec['shape']}, got {x.dtype} of shape {list(x.shape)}")
+            arrays.append(np.ascontiguousarray(x.reshape(spec["shape"])))
+        outputs = [np.zeros(spec["shape"], dtype=spec["dtype"]) for spec in self.outputs]
+        ffi, lib = self._library()
+        args = [ffi.from_buffer(DType[a.dtype.name.upper()].ctype + "[]", a)
+                for a in arrays + outputs]
+        status = getattr(lib, f"{self.name}_invoke")(*args)
+        if status != 0:
+            raise TinyEdgeError(f"{self.name}_invoke returned status {status}")
+        return outputs

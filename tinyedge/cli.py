@@ -1,0 +1,181 @@
+"""The command line: tinyedge compile | run | inspect.
+
+Every error a user can cause is printed as one line `tinyedge: error: ...`
+with a non-zero exit code (see EXIT CODES below); no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+EXIT_CODES = """exit codes:
+  0  success
+  1  usage or input error (bad arguments, unreadable file, wrong input shape)
+  2  command-line syntax error
+  3  the model file is not a valid TFLite flatbuffer
+  4  the model uses ops, types or options tinyedge does not support
+  5  the model does not fit the target's RAM or flash budget
+  6  the C compiler failed
+  7  verification against TFLite Micro found differing bytes
+"""
+
+
+def _format_bytes(n: int) -> str:
+    return f"{n:,} B" if n < 10 * 1024 else f"{n:,} B ({n / 1024:.1f} KiB)"
+
+
+def _print_summary(report: dict) -> None:
+    ops = [layer["op"] for layer in report["layers"]]
+    print(f"model      {report['model']} ({report['source']})")
+    print(f"layers     {len(ops)} ({', '.join(sorted(set(ops)))})")
+    for kind in ("inputs", "outputs"):
+        for t in report[kind]:
+            print(f"{kind[:-1]:<10} {t['name']}: {t['dtype']} {t['shape']}")
+    print(f"arena      {_format_bytes(report['arena_bytes'])}")
+    print(f"weights    {_format_bytes(report['weight_bytes'])} "
+          f"(+ {_format_bytes(report['param_bytes'])} of requantization parameters)")
+    print(f"MACs       {report['macs']:,}")
+
+
+def cmd_compile(args) -> int:
+    import tinyedge
+    from tinyedge.errors import VerificationError
+    from tinyedge.verify import verify
+
+    model = tinyedge.compile(args.model, args.output, target=args.target, name=args.name)
+    _print_summary(model.report)
+    print(f"written    {Path(args.output)}/ ({model.name}.h, {model.name}.c, "
+          f"{model.name}_weights.c, CMakeLists.txt, report.json, kernels/)")
+    if args.verify:
+        problems = verify(model, Path(args.model).read_bytes(), args.verify, seed=args.seed)
+        if problems:
+            for line in problems[:50]:
+                print(f"  {line}")
+            if len(problems) > 50:
+                print(f"  ... and {len(problems) - 50} more")
+            raise VerificationError(f"{len(problems)} differing values against TFLite Micro "
+                                    f"over {args.verify} random inputs")
+        total = sum(int(np.prod(o["shape"])) for o in model.outputs) * args.verify
+        print(f"verified   {args.verify} random inputs against TFLite Micro: "
+              f"0 of {total:,} output values differ")
+    return 0
+
+
+def cmd_run(args) -> int:
+    import tinyedge
+    from tinyedge.errors import TinyEdgeError
+
+    model = tinyedge.load(args.folder)
+    if len(args.input) != len(model.inputs):
+        raise TinyEdgeError(f"{model.name} takes {len(model.inputs)} inputs; pass --input once "
+                            f"for each (got {len(args.input)})")
+    inputs = []
+    for path in args.input:
+        try:
+            inputs.append(np.load(path, allow_pickle=False))
+        except (OSError, ValueError) as exc:
+            raise TinyEdgeError(f"cannot read {path} as a .npy array: {exc}") from None
+    outputs = model.run(*inputs)
+    for spec, out in zip(model.outputs, outputs):
+        line = f"output {spec['name']}: {out.dtype} {list(out.shape)}"
+        if out.size <= 32:
+            line += f" = {out.reshape(-1).tolist()}"
+        if out.size > 1:
+            line += f" (argmax {int(np.argmax(out))})"
+        print(line)
+    if args.output:
+        np.savez(args.output, **{f"output_{i}": o for i, o in enumerate(outputs)})
+        print(f"written    {args.output}")
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    from tinyedge.api import _read_model, import_model, lower_graph
+    from tinyedge.planner import plan_memory
+
+    data, name = _read_model(args.model)
+    graph = import_model(data, name)
+    plan = plan_memory(graph)
+    calls = {layer.index: layer.call for layer in lower_graph(graph)}
+    print(f"model {name}: {len(graph.nodes)} layers")
+    for t in graph.inputs:
+        print(f"  input  {t.name}: {t.dtype.numpy_name} {list(t.shape)} {_quant_text(t)}")
+    for t in graph.outputs:
+        print(f"  output {t.name}: {t.dtype.numpy_name} {list(t.shape)} {_quant_text(t)}")
+    print(f"\n{'#':>4}  {'op':<18} {'output':<18} {'MACs':>11} {'live B':>9}  quantization")
+    for step, node in enumerate(graph.nodes):
+        out = node.outputs[0]
+        call = calls.get(node.index)
+        print(f"{node.index:>4}  {node.kind.name:<18} {'x'.join(map(str, out.shape)):<18} "
+              f"{(call.macs if call else 0):>11,} {plan.live_bytes(step):>9,}  {_quant_text(out)}")
+        if call is not None and args.verbose:
+            print(f"      {call.summary}")
+    print(f"\nmemory plan: arena {plan.arena_size:,} B")
+    print(f"{'offset':>8} {'bytes':>8} {'layers':>9}  tensors")
+    for buf, group in sorted(zip(plan.buffers, plan.tensors), key=lambda p: p[0].offset):
+        print(f"{buf.offset:>8} {buf.size:>8} {buf.first:>4}-{buf.last:<4}  "
+              f"{', '.join(t.name for t in group)}")
+    return 0
+
+
+def _quant_text(t) -> str:
+    if t.quant is None:
+        return ""
+    if t.quant.per_channel:
+        return f"{len(t.quant.scales)} scales (axis {t.quant.axis})"
+    return f"scale {t.quant.scale:.6g} zero point {t.quant.zero_point}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tinyedge import __version__
+    from tinyedge.targets import TARGETS
+
+    parser = argparse.ArgumentParser(
+        prog="tinyedge", description="Compile INT8 TFLite models into plain C99.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"tinyedge {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("compile", help="compile a .tflite model into C sources")
+    p.add_argument("model", help="a full-integer .tflite model")
+    p.add_argument("-o", "--output", required=True, help="output folder (replaced if it exists)")
+    p.add_argument("--target", default="generic", choices=sorted(TARGETS))
+    p.add_argument("--name", help="C name prefix (default: from the file name)")
+    p.add_argument("--verify", type=int, default=0, metavar="N",
+                   help="run N seeded random inputs against TFLite Micro and report differences")
+    p.add_argument("--seed", type=int, default=0, help="seed of --verify's inputs")
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("run", help="run a compiled model on the host")
+    p.add_argument("folder", help="a folder written by `tinyedge compile`")
+    p.add_argument("--input", action="append", default=[], metavar="X.npy",
+                   help="one .npy array per model input, in order")
+    p.add_argument("--output", metavar="OUT.npz", help="save the outputs")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("inspect", help="print layers, shapes, quantization and the memory plan")
+    p.add_argument("model")
+    p.add_argument("-v", "--verbose", action="store_true", help="print each layer's parameters")
+    p.set_defaults(func=cmd_inspect)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tinyedge.errors import TinyEdgeError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except TinyEdgeError as exc:
+        print(f"tinyedge: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("tinyedge: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

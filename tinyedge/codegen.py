@@ -1,0 +1,185 @@
+"""Generate the C sources of a model from templates/*.j2.
+
+Python builds a context of ready-to-print values (names, numbers, offsets);
+the templates hold all the C text. Output is deterministic: the same model
+and options give identical bytes.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from tinyedge import KERNELS_DIR, TEMPLATES_DIR, __version__
+from tinyedge.ir import Graph, Tensor
+from tinyedge.ops import CArray, CName, CStruct, IntArg, KernelCall, NullArg, StructArg, TensorArg
+from tinyedge.planner import MemoryPlan
+
+VALUES_PER_LINE = 12
+KERNEL_DEFINITION = re.compile(r"^te_status\s+(te_\w+)\s*\(", re.MULTILINE)
+
+
+@dataclass
+class Layer:
+    index: int  # operator index in the source model
+    call: KernelCall
+
+
+def kernel_sources() -> dict[str, Path]:
+    """Map each kernel function to the reference source file that defines it."""
+    found = {}
+    for path in sorted((KERNELS_DIR / "src" / "ref").glob("*.c")):
+        for function in KERNEL_DEFINITION.findall(path.read_text()):
+            found[function] = path
+    return found
+
+
+def c_literal(value) -> str:
+    """A C literal for a struct field value."""
+    if isinstance(value, CName):
+        return value.name
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int):
+        # INT32_MIN cannot be written as a plain negative literal.
+        return "(-2147483647 - 1)" if value == -(2**31) else str(value)
+    if isinstance(value, float):
+        return f"{np.float32(value):.9e}f"
+    if isinstance(value, (list, tuple)):
+        return "{" + ", ".join(c_literal(v) for v in value) + "}"
+    raise TypeError(f"no C literal for {value!r}")
+
+
+def _rows(values: np.ndarray) -> list[str]:
+    flat = [c_literal(int(v)) for v in values.reshape(-1)]
+    return [", ".join(flat[i:i + VALUES_PER_LINE]) for i in range(0, len(flat), VALUES_PER_LINE)]
+
+
+class _Names:
+    """C names of the model's constant tensors, in first-use order."""
+
+    def __init__(self, model: str):
+        self.model = model
+        self.weights: dict[int, tuple[str, Tensor]] = {}
+
+    def weight(self, t: Tensor) -> str:
+        if id(t) not in self.weights:
+            self.weights[id(t)] = (f"{self.model}_weight{len(self.weights)}", t)
+        return self.weights[id(t)][0]
+
+
+def _arg(arg, names: _Names, plan: MemoryPlan) -> dict:
+    if isinstance(arg, StructArg):
+        return {"kind": "struct", "name": arg.struct.name}
+    if isinstance(arg, TensorArg):
+        t = arg.tensor
+        if t.is_constant:
+            return {"kind": "weight", "name": names.weight(t)}
+        return {"kind": "arena", "ctype": t.dtype.ctype, "offset": plan.offset_of(t)}
+    if isinstance(arg, IntArg):
+        return {"kind": "int", "value": arg.value}
+    if isinstance(arg, NullArg):
+        return {"kind": "null"}
+    raise TypeError(f"unknown kernel argument {arg!r}")
+
+
+def _constant(c) -> dict:
+    if isinstance(c, CStruct):
+        return {"kind": "struct", "ctype": c.ctype, "name": c.name,
+                "fields": [(k, c_literal(v)) for k, v in c.fields]}
+    if isinstance(c, CArray):
+        return {"kind": "array", "ctype": c.ctype, "name": c.name, "size": len(c.values),
+                "rows": _rows(np.asarray(c.values))}
+    raise TypeError(f"unknown constant {c!r}")
+
+
+def _io(tensors: list[Tensor], plan: MemoryPlan, names: _Names) -> list[dict]:
+    result = []
+    for i, t in enumerate(tensors):
+        entry = {"index": i, "name": t.name, "ctype": t.dtype.ctype, "dtype": t.dtype.numpy_name,
+                 "shape": list(t.shape), "elements": t.size, "bytes": t.nbytes}
+        if t.is_constant:
+            entry["weight"] = names.weight(t)
+        else:
+            entry["offset"] = plan.offset_of(t)
+        result.append(entry)
+    return result
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                              trim_blocks=True, lstrip_blocks=True, autoescape=False)
+
+
+def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
+             source_name: str, source_sha256: str) -> dict:
+    """Write <name>.h, <name>.c, <name>_weights.c, CMakeLists.txt and the kernels
+    the model uses into out_dir. Returns facts for the report (weight bytes, kernels)."""
+    name = graph.name
+    names = _Names(name)
+    context_layers = []
+    for layer in layers:
+        call = layer.call
+        context_layers.append({"index": layer.index, "summary": call.summary,
+                               "function": call.function,
+                               "constants": [_constant(c) for c in call.constants],
+                               "args": [_arg(a, names, plan) for a in call.args]})
+    inputs = _io(graph.inputs, plan, names)
+    outputs = _io(graph.outputs, plan, names)
+    weights = []
+    for cname, t in names.weights.values():
+        weights.append({"name": cname, "ctype": t.dtype.ctype, "size": t.size,
+                        "tensor": t.name, "shape": "x".join(map(str, t.shape)) or "scalar",
+                        "rows": _rows(t.data)})
+
+    sources = kernel_sources()
+    functions = sorted({layer.call.function for layer in layers})
+    missing = [f for f in functions if f not in sources]
+    assert not missing, f"no kernel source defines {missing}"
+    kernel_files = sorted({sources[f].name for f in functions})
+
+    context = {
+        "name": name, "guard": name.upper(), "version": __version__,
+        "source": source_name, "sha256": source_sha256,
+        "arena_size": plan.arena_size, "arena_words": max(1, plan.arena_size // 4),
+        "inputs": inputs, "outputs": outputs, "layers": context_layers,
+        "weights": weights, "kernel_files": kernel_files,
+    }
+    env = _environment()
+    files = {
+        f"{name}.h": "model.h.j2",
+        f"{name}.c": "model.c.j2",
+        f"{name}_weights.c": "weights.c.j2",
+        "CMakeLists.txt": "CMakeLists.txt.j2",
+    }
+    for filename, template in files.items():
+        (out_dir / filename).write_text(env.get_template(template).render(context))
+
+    include_dir = out_dir / "kernels" / "include" / "tinyedge"
+    include_dir.mkdir(parents=True)
+    for header in sorted((KERNELS_DIR / "include" / "tinyedge").glob("*.h")):
+        shutil.copyfile(header, include_dir / header.name)
+    src_dir = out_dir / "kernels" / "src"
+    src_dir.mkdir(parents=True)
+    for filename in kernel_files:
+        shutil.copyfile(KERNELS_DIR / "src" / "ref" / filename, src_dir / filename)
+
+    weight_bytes = sum(t.nbytes for _, t in names.weights.values())
+    param_bytes = sum(4 * len(c.values) for layer in layers for c in layer.call.constants
+                      if isinstance(c, CArray))
+    return {"weight_bytes": weight_bytes, "param_array_bytes": param_bytes,
+            "kernels": functions, "c_sources": [f"{name}.c", f"{name}_weights.c"]
+            + [f"kernels/src/{f}" for f in kernel_files]}
+
+
+def invoke_cdef(name: str, inputs: list[dict], outputs: list[dict]) -> str:
+    """The C prototype of the generated invoke function, for CFFI."""
+    params = [f"const {i['ctype']} *input{i['index']}" for i in inputs]
+    params += [f"{o['ctype']} *output{o['index']}" for o in outputs]
+    return f"int {name}_invoke({', '.join(params)});"
+

@@ -1,0 +1,237 @@
+"""Read a .tflite flatbuffer into an ir.Graph.
+
+Uses the `flatbuffers` package and the schema module that ships inside
+tflite-micro; TensorFlow is never imported here. Every problem found in a
+model (unsupported ops, non-integer tensors, bad references) is collected and
+reported in one error.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+from tinyedge.errors import ModelFormatError, UnsupportedModelError
+from tinyedge.ir import DType, Graph, Node, OpKind, Quantization, Tensor
+
+TENSOR_TYPES = {
+    schema.TensorType.INT8: DType.INT8,
+    schema.TensorType.UINT8: DType.UINT8,
+    schema.TensorType.INT16: DType.INT16,
+    schema.TensorType.INT32: DType.INT32,
+    schema.TensorType.INT64: DType.INT64,
+    schema.TensorType.FLOAT32: DType.FLOAT32,
+    schema.TensorType.BOOL: DType.BOOL,
+}
+TENSOR_TYPE_NAMES = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+BUILTIN_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+
+PADDINGS = {schema.Padding.SAME: "SAME", schema.Padding.VALID: "VALID"}
+ACTIVATIONS = {v: k for k, v in vars(schema.ActivationFunctionType).items()
+               if not k.startswith("_")}
+
+
+def _activation(options) -> str:
+    return ACTIVATIONS.get(options.fusedActivationFunction, "UNKNOWN")
+
+
+def _conv_options(o) -> dict:
+    return {"padding": PADDINGS.get(o.padding, "UNKNOWN"),
+            "stride_h": o.strideH, "stride_w": o.strideW,
+            "dilation_h": o.dilationHFactor, "dilation_w": o.dilationWFactor,
+            "activation": _activation(o)}
+
+
+def _depthwise_options(o) -> dict:
+    return dict(_conv_options(o), depth_multiplier=o.depthMultiplier)
+
+
+def _pool_options(o) -> dict:
+    return {"padding": PADDINGS.get(o.padding, "UNKNOWN"),
+            "stride_h": o.strideH, "stride_w": o.strideW,
+            "filter_h": o.filterHeight, "filter_w": o.filterWidth,
+            "activation": _activation(o)}
+
+
+def _fully_connected_options(o) -> dict:
+    return {"activation": _activation(o), "keep_num_dims": bool(o.keepNumDims),
+            "weights_format": o.weightsFormat}
+
+
+def _add_options(o) -> dict:
+    return {"activation": _activation(o)}
+
+
+def _softmax_options(o) -> dict:
+    return {"beta": float(o.beta)}
+
+
+def _no_options(o) -> dict:
+    return {}
+
+
+# Builtin operator -> (our op, options parser). Options default when absent.
+PARSERS = {
+    schema.BuiltinOperator.CONV_2D: (OpKind.CONV_2D, _conv_options, schema.Conv2DOptionsT),
+    schema.BuiltinOperator.DEPTHWISE_CONV_2D: (OpKind.DEPTHWISE_CONV_2D, _depthwise_options,
+                                               schema.DepthwiseConv2DOptionsT),
+    schema.BuiltinOperator.FULLY_CONNECTED: (OpKind.FULLY_CONNECTED, _fully_connected_options,
+                                             schema.FullyConnectedOptionsT),
+    schema.BuiltinOperator.AVERAGE_POOL_2D: (OpKind.AVERAGE_POOL_2D, _pool_options,
+                                             schema.Pool2DOptionsT),
+    schema.BuiltinOperator.MAX_POOL_2D: (OpKind.MAX_POOL_2D, _pool_options, schema.Pool2DOptionsT),
+    schema.BuiltinOperator.ADD: (OpKind.ADD, _add_options, schema.AddOptionsT),
+    schema.BuiltinOperator.SOFTMAX: (OpKind.SOFTMAX, _softmax_options, schema.SoftmaxOptionsT),
+    schema.BuiltinOperator.RESHAPE: (OpKind.RESHAPE, _no_options, None),
+    schema.BuiltinOperator.SQUEEZE: (OpKind.SQUEEZE, _no_options, None),
+    schema.BuiltinOperator.QUANTIZE: (OpKind.QUANTIZE, _no_options, None),
+    schema.BuiltinOperator.DEQUANTIZE: (OpKind.DEQUANTIZE, _no_options, None),
+}
+
+
+def model_name(path_or_name: str) -> str:
+    """A C identifier from a file name: 'kws_ref_model.tflite' -> 'kws_ref_model'."""
+    stem = Path(path_or_name).stem.lower()
+    name = re.sub(r"[^a-z0-9_]", "_", stem).strip("_") or "model"
+    return name if not name[0].isdigit() else "m_" + name
+
+
+def _parse_flatbuffer(data: bytes):
+    if len(data) < 8:
+        raise ModelFormatError(f"not a TFLite model: the file has only {len(data)} bytes")
+    if data[4:8] != b"TFL3":
+        raise ModelFormatError(
+            "not a TFLite model: the flatbuffer identifier is "
+            f"{data[4:8]!r}, expected b'TFL3' (is this a .tflite file?)")
+    try:
+        model = schema.ModelT.InitFromPackedBuf(data, 0)
+    except Exception as exc:  # the flatbuffers reader raises anything on bad offsets
+        raise ModelFormatError(
+            f"corrupt TFLite model: the flatbuffer cannot be read ({type(exc).__name__}: {exc})"
+        ) from None
+    if not model.subgraphs:
+        raise ModelFormatError("corrupt TFLite model: it has no subgraph")
+    return model
+
+
+def _quantization(q, shape: tuple[int, ...]) -> Quantization | None:
+    if q is None or q.scale is None or len(q.scale) == 0:
+        return None
+    scales = tuple(float(s) for s in np.asarray(q.scale, dtype=np.float32))
+    zps = q.zeroPoint if q.zeroPoint is not None and len(q.zeroPoint) else [0] * len(scales)
+    zero_points = tuple(int(z) for z in zps)
+    if len(zero_points) == 1 and len(scales) > 1:
+        zero_points = zero_points * len(scales)
+    axis = int(q.quantizedDimension) if len(scales) > 1 else 0
+    return Quantization(scales, zero_points, axis)
+
+
+def _tensor(model, index: int, t, problems: list[str]) -> Tensor:
+    name = t.name.decode("utf-8", "replace") if isinstance(t.name, bytes) else str(t.name or "")
+    name = name or f"tensor_{index}"
+    shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
+    dtype = TENSOR_TYPES.get(t.type)
+    if dtype is None:
+        problems.append(f"tensor {index} '{name}' has type "
+                        f"{TENSOR_TYPE_NAMES.get(t.type, t.type)}, which tinyedge does not support")
+        dtype = DType.INT8
+    if any(d < 0 for d in shape):
+        problems.append(f"tensor {index} '{name}' has a dynamic or negative shape {list(shape)}; "
+                        "convert the model with a fixed batch size of 1")
+    quant = _quantization(t.quantization, shape)
+    if quant is not None:
+        if any(not (s > 0 and np.isfinite(s)) for s in quant.scales):
+            problems.append(f"tensor {index} '{name}' has a non-positive or non-finite scale")
+        # The axis of per-channel scales is checked by the ops that use them:
+        # real models carry bias scales on an axis their 1-D shape lacks.
+    data = None
+    if not 0 <= t.buffer < len(model.buffers):
+        raise ModelFormatError(f"corrupt TFLite model: tensor {index} '{name}' refers to buffer "
+                               f"{t.buffer}, but the model has {len(model.buffers)} buffers")
+    buffer = model.buffers[t.buffer]
+    if buffer.offset:
+        problems.append(f"tensor {index} '{name}' keeps its data outside the flatbuffer "
+                        "(models over 2 GB are not supported)")
+    raw = buffer.data
+    if raw is not None and len(raw) > 0 and all(d >= 0 for d in shape):
+        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if len(raw) != expected:
+            raise ModelFormatError(
+                f"corrupt TFLite model: tensor {index} '{name}' of shape {list(shape)} "
+                f"({dtype.name}) needs {expected} bytes, its buffer has {len(raw)}")
+        data = np.frombuffer(bytes(np.asarray(raw, dtype=np.uint8)),
+                             dtype=dtype.numpy.newbyteorder("<")).astype(dtype.numpy).reshape(shape)
+    return Tensor(name=name, shape=shape, dtype=dtype, quant=quant, data=data)
+
+
+def _operator_name(model, opcode_index: int) -> tuple[int | None, str]:
+    if not 0 <= opcode_index < len(model.operatorCodes):
+        raise ModelFormatError(f"corrupt TFLite model: operator code index {opcode_index} "
+                               f"out of range (the model has {len(model.operatorCodes)})")
+    code = model.operatorCodes[opcode_index]
+    builtin = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
+    if builtin == schema.BuiltinOperator.CUSTOM:
+        custom = code.customCode.decode("utf-8", "replace") if code.customCode else "?"
+        return None, f"CUSTOM '{custom}'"
+    return builtin, BUILTIN_NAMES.get(builtin, f"builtin {builtin}")
+
+
+def read_tflite(data: bytes, name: str = "model") -> Graph:
+    """Parse a TFLite flatbuffer into a Graph, or raise one error naming every problem."""
+    model = _parse_flatbuffer(data)
+    subgraph = model.subgraphs[0]
+    raw_tensors = subgraph.tensors or []
+    problems: list[str] = []
+    tensors = [_tensor(model, i, t, problems) for i, t in enumerate(raw_tensors)]
+
+    def tensor_at(i: int, where: str) -> Tensor | None:
+        if i == -1:
+            return None
+        if not 0 <= i < len(tensors):
+            raise ModelFormatError(f"corrupt TFLite model: {where} refers to tensor {i}, "
+                                   f"but the subgraph has {len(tensors)} tensors")
+        return tensors[i]
+
+    unsupported: list[str] = []
+    nodes: list[Node] = []
+    for index, op in enumerate(subgraph.operators or []):
+        builtin, op_name = _operator_name(model, op.opcodeIndex)
+        where = f"operator {index} ({op_name})"
+        inputs = [tensor_at(int(i), where) for i in (op.inputs if op.inputs is not None else [])]
+        outputs = [tensor_at(int(i), where) for i in (op.outputs if op.outputs is not None else [])]
+        if builtin not in PARSERS:
+            unsupported.append(f"{op_name} (operator {index})")
+            continue
+        kind, parse_options, options_class = PARSERS[builtin]
+        options = op.builtinOptions
+        if options is None and options_class is not None:
+            options = options_class()
+        if any(t is None for t in outputs):
+            raise ModelFormatError(f"corrupt TFLite model: {where} has an absent output")
+        nodes.append(Node(kind=kind, inputs=inputs, outputs=outputs,
+                          options=parse_options(options), index=index))
+    if unsupported:
+        supported = ", ".join(sorted(kind.name for kind, _, _ in PARSERS.values()))
+        problems.insert(0, "unsupported ops: " + ", ".join(unsupported)
+                        + f" (tinyedge compiles {supported})")
+    if problems:
+        raise UnsupportedModelError("; ".join(problems))
+
+    inputs = [tensor_at(int(i), "the subgraph inputs")
+              for i in (subgraph.inputs if subgraph.inputs is not None else [])]
+    outputs = [tensor_at(int(i), "the subgraph outputs")
+               for i in (subgraph.outputs if subgraph.outputs is not None else [])]
+    if not inputs or not outputs or any(t is None for t in inputs + outputs):
+        raise ModelFormatError("corrupt TFLite model: the subgraph lists no inputs or no outputs")
+    return Graph(name=name, inputs=inputs, outputs=outputs, nodes=nodes)
+
+
+def read_tflite_file(path: str | Path) -> Graph:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelFormatError(f"cannot read {path}: {exc.strerror}") from None
+    return read_tflite(data, model_name(path.name))

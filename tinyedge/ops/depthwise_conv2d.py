@@ -1,0 +1,50 @@
+"""DEPTHWISE_CONV_2D: int8 NHWC depthwise convolution with a depth multiplier."""
+from __future__ import annotations
+
+from tinyedge.ir import Node
+from tinyedge.ops import KernelCall, NullArg, StructArg, TensorArg, dims_struct, require, shape_text
+from tinyedge.ops.conv_common import check_geometry, check_tensors, check_weights, \
+    conv_constants, describe
+
+
+def check(node: Node) -> list[str]:
+    problems: list[str] = []
+    check_tensors(node, problems)
+    if problems:
+        return problems
+    input_, filter_, output = node.inputs[0], node.inputs[1], node.outputs[0]
+    bias = node.inputs[2] if len(node.inputs) > 2 else None
+    if filter_ is None or len(filter_.shape) != 4 or filter_.shape[0] != 1:
+        return problems + ["DEPTHWISE_CONV_2D needs a 4-D filter [1, kh, kw, out]"]
+    out_channels = output.shape[3]
+    multiplier = node.options.get("depth_multiplier", 1)
+    require(problems, filter_.shape[3] == out_channels,
+            f"filter has {filter_.shape[3]} channels, output has {out_channels}")
+    require(problems, multiplier >= 1 and input_.shape[3] * multiplier == out_channels,
+            f"depth multiplier {multiplier} times {input_.shape[3]} input channels is not "
+            f"the {out_channels} output channels")
+    check_weights(node, filter_, bias, out_channels, 3, problems)
+    if not problems:
+        check_geometry(node, input_, output, filter_.shape[1], filter_.shape[2], problems)
+    return problems
+
+
+def lower(node: Node, prefix: str) -> KernelCall:
+    input_, filter_, output = node.inputs[0], node.inputs[1], node.outputs[0]
+    bias = node.inputs[2] if len(node.inputs) > 2 else None
+    constants = conv_constants(node, prefix)
+    params, quant_struct = constants[0], constants[-1]
+    in_dims = dims_struct(f"{prefix}_input_dims", input_.shape)
+    filter_dims = dims_struct(f"{prefix}_filter_dims", filter_.shape)
+    out_dims = dims_struct(f"{prefix}_output_dims", output.shape)
+    _, kh, kw, _ = filter_.shape
+    return KernelCall(
+        function="te_depthwise_conv2d_s8",
+        args=[StructArg(params), StructArg(quant_struct),
+              StructArg(in_dims), TensorArg(input_), StructArg(filter_dims), TensorArg(filter_),
+              TensorArg(bias) if bias is not None else NullArg(),
+              StructArg(out_dims), TensorArg(output)],
+        constants=constants + [in_dims, filter_dims, out_dims],
+        macs=output.size * kh * kw,
+        summary=(f"DEPTHWISE_CONV_2D {kh}x{kw} {shape_text(input_)} -> {shape_text(output)} "
+                 f"(x{output.shape[3] // input_.shape[3]}, {describe(node)})"))

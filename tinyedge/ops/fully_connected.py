@@ -1,0 +1,67 @@
+"""FULLY_CONNECTED: int8 matrix-vector products, per-tensor or per-channel weights."""
+from __future__ import annotations
+
+from tinyedge import quant
+from tinyedge.ir import Node
+from tinyedge.ops import CStruct, KernelCall, NullArg, StructArg, TensorArg, check_activation, \
+    check_int8_activations, dims_struct, require, requant_constants, shape_text
+from tinyedge.ops.conv_common import check_weights
+
+
+def check(node: Node) -> list[str]:
+    problems: list[str] = []
+    require(problems, len(node.inputs) in (2, 3) and len(node.outputs) == 1,
+            "FULLY_CONNECTED takes 2 or 3 inputs and 1 output")
+    if problems:
+        return problems
+    input_, filter_, output = node.inputs[0], node.inputs[1], node.outputs[0]
+    bias = node.inputs[2] if len(node.inputs) > 2 else None
+    check_int8_activations(node, [input_, output], problems)
+    check_activation(node, problems)
+    require(problems, node.options.get("weights_format", 0) == 0,
+            "FULLY_CONNECTED with shuffled weights is not supported")
+    if filter_ is None or len(filter_.shape) != 2:
+        return problems + ["FULLY_CONNECTED needs a 2-D filter [units, depth]"]
+    units, depth = filter_.shape
+    check_weights(node, filter_, bias, units, 0, problems)
+    require(problems, depth > 0 and input_.size % depth == 0,
+            f"input of {input_.size} values does not split into rows of depth {depth}")
+    if depth > 0:
+        require(problems, output.size == (input_.size // depth) * units,
+                f"output '{output.name}' has {output.size} values, expected "
+                f"{(input_.size // depth) * units}")
+    return problems
+
+
+def lower(node: Node, prefix: str) -> KernelCall:
+    input_, filter_, output = node.inputs[0], node.inputs[1], node.outputs[0]
+    bias = node.inputs[2] if len(node.inputs) > 2 else None
+    units, depth = filter_.shape
+    batches = input_.size // depth
+    in_q, f_q, out_q = input_.quant, filter_.quant, output.quant
+    if f_q.per_channel:
+        multipliers, shifts = quant.conv_multipliers(in_q.scale, list(f_q.scales), out_q.scale)
+    else:
+        m, s = quant.fully_connected_multiplier(in_q.scale, f_q.scale, out_q.scale)
+        multipliers, shifts = [m], [s]
+    act_min, act_max = quant.activation_range(node.options["activation"], out_q.scale,
+                                              out_q.zero_point)
+    params = CStruct("te_fc_params", f"{prefix}_params", [
+        ("input_offset", -in_q.zero_point), ("filter_offset", -f_q.zero_point),
+        ("output_offset", out_q.zero_point),
+        ("activation_min", act_min), ("activation_max", act_max)])
+    requant = requant_constants(prefix, multipliers, shifts)
+    in_dims = dims_struct(f"{prefix}_input_dims", (batches, 1, 1, depth))
+    filter_dims = dims_struct(f"{prefix}_filter_dims", (units, 1, 1, depth))
+    out_dims = dims_struct(f"{prefix}_output_dims", (batches, 1, 1, units))
+    activation = node.options["activation"]
+    return KernelCall(
+        function="te_fully_connected_s8",
+        args=[StructArg(params), StructArg(requant[-1]),
+              StructArg(in_dims), TensorArg(input_), StructArg(filter_dims), TensorArg(filter_),
+              TensorArg(bias) if bias is not None else NullArg(),
+              StructArg(out_dims), TensorArg(output)],
+        constants=[params] + requant + [in_dims, filter_dims, out_dims],
+        macs=batches * units * depth,
+        summary=(f"FULLY_CONNECTED {shape_text(input_)} -> {shape_text(output)}"
+                 + (f" ({activation})" if activation != "NONE" else "")))

@@ -1,0 +1,45 @@
+"""SOFTMAX: int8 in, int8 out (scale 1/256, zero point -128), TFLite's integer algorithm."""
+from __future__ import annotations
+
+import numpy as np
+
+from tinyedge import quant
+from tinyedge.ir import Node
+from tinyedge.ops import CStruct, IntArg, KernelCall, StructArg, TensorArg, \
+    check_int8_activations, require, shape_text
+
+
+def check(node: Node) -> list[str]:
+    problems: list[str] = []
+    require(problems, len(node.inputs) == 1 and len(node.outputs) == 1,
+            "SOFTMAX takes 1 input and 1 output")
+    if problems:
+        return problems
+    input_, output = node.inputs[0], node.outputs[0]
+    check_int8_activations(node, [input_, output], problems)
+    if problems:
+        return problems
+    require(problems, input_.shape == output.shape and len(input_.shape) >= 1,
+            "SOFTMAX input and output shapes differ")
+    require(problems, output.quant.zero_point == -128
+            and np.float32(output.quant.scale) == np.float32(1.0 / 256),
+            f"SOFTMAX output '{output.name}' must have scale 1/256 and zero point -128 "
+            f"(found {output.quant.scale}, {output.quant.zero_point})")
+    require(problems, node.options.get("beta", 1.0) > 0, "SOFTMAX beta must be positive")
+    return problems
+
+
+def lower(node: Node, prefix: str) -> KernelCall:
+    input_, output = node.inputs[0], node.outputs[0]
+    multiplier, left_shift, diff_min = quant.softmax_params(node.options.get("beta", 1.0),
+                                                            input_.quant.scale)
+    params = CStruct("te_softmax_params", f"{prefix}_params", [
+        ("input_multiplier", multiplier), ("input_left_shift", left_shift),
+        ("diff_min", diff_min)])
+    depth = input_.shape[-1]
+    return KernelCall(
+        function="te_softmax_s8",
+        args=[StructArg(params), IntArg(input_.size // depth), IntArg(depth),
+              TensorArg(input_), TensorArg(output)],
+        constants=[params],
+        summary=f"SOFTMAX {shape_text(input_)}")

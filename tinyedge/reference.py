@@ -1,0 +1,322 @@
+"""numpy references of the int8 kernels, following TFLite Micro's reference kernels.
+
+Written from TFLite's definitions (tensorflow/lite/kernels/internal/common.h,
+reference/integer_ops/*.h, reference/softmax.h and gemmlowp's fixedpoint.h), not
+from the C kernels, so the kernel tests compare two independent readings.
+All integer arithmetic is done on int64 arrays; where TFLite's int32 arithmetic
+would wrap (accumulators, the left shift before the high multiply) the result
+is wrapped explicitly with ``wrap_int32``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinyedge.quant import INT8_MAX, INT8_MIN, INT32_MAX, INT32_MIN
+
+# ---------------------------------------------------------------------------
+# Integer building blocks (vectorized over int64 arrays)
+# ---------------------------------------------------------------------------
+
+
+def wrap_int32(x):
+    """Two's complement wrap of integers to int32 (what int32 hardware does)."""
+    x = np.asarray(x, dtype=np.int64)
+    return ((x + 2**31) % 2**32) - 2**31
+
+
+def srdhm(a, b):
+    """gemmlowp SaturatingRoundingDoublingHighMul: a * b / 2^31 rounded to
+    nearest with ties toward +infinity; -2^31 * -2^31 saturates to 2^31 - 1."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    result = (a * b + 2**30) >> 31  # >> is floor division on int64
+    return np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, result)
+
+
+def rdbpot(x, exponent):
+    """gemmlowp RoundingDivideByPOT: x / 2^exponent rounded half away from zero."""
+    x = np.asarray(x, dtype=np.int64)
+    exponent = np.asarray(exponent, dtype=np.int64)
+    half = np.where(exponent > 0, np.left_shift(1, np.maximum(exponent - 1, 0)), 0)
+    magnitude = (np.abs(x) + half) >> exponent
+    return np.where(x < 0, -magnitude, magnitude)
+
+
+def mbqm(x, multiplier, shift):
+    """TFLite MultiplyByQuantizedMultiplier without TFLITE_SINGLE_ROUNDING:
+    x * 2^max(shift, 0) (int32, wrapping), high multiply, then a rounding
+    right shift by max(-shift, 0)."""
+    x = np.asarray(x, dtype=np.int64)
+    shift = np.asarray(shift, dtype=np.int64)
+    left = np.clip(shift, 0, 31)
+    right = np.clip(-shift, 0, 31)
+    return rdbpot(srdhm(wrap_int32(x << left), multiplier), right)
+
+
+def _requantize_acc(acc, multipliers, shifts, output_offset, act_min, act_max):
+    """Accumulator (any integer width, wrapped to int32 as TFLite's) -> int8."""
+    out = mbqm(wrap_int32(acc), multipliers, shifts)
+    out = wrap_int32(out + output_offset)
+    return np.clip(out, act_min, act_max).astype(np.int8)
+
+
+def _per_channel(values, channels):
+    values = np.asarray(values, dtype=np.int64).reshape(-1)
+    return np.broadcast_to(values, (channels,)) if values.size == 1 else values
+
+
+# ---------------------------------------------------------------------------
+# Convolutions and fully connected
+# ---------------------------------------------------------------------------
+
+
+def _windows(x, out_h, out_w, kh, kw, stride, dilation, pad):
+    """Yield (ky, kx, patch) with patch[n, oy, ox, c] = x at the input point
+    that filter tap (ky, kx) of output (oy, ox) reads, 0 outside the image."""
+    n, h, w, c = x.shape
+    (sh, sw), (dh, dw), (ph, pw) = stride, dilation, pad
+    need_h = (out_h - 1) * sh + (kh - 1) * dh + 1
+    need_w = (out_w - 1) * sw + (kw - 1) * dw + 1
+    padded = np.zeros((n, max(need_h, ph + h), max(need_w, pw + w), c), dtype=np.int64)
+    padded[:, ph:ph + h, pw:pw + w, :] = x
+    for ky in range(kh):
+        for kx in range(kw):
+            y0, x0 = ky * dh, kx * dw
+            yield ky, kx, padded[:, y0:y0 + (out_h - 1) * sh + 1:sh,
+                                 x0:x0 + (out_w - 1) * sw + 1:sw, :]
+
+
+def conv2d(x, filt, bias, multipliers, shifts, *, out_hw, stride=(1, 1),
+           dilation=(1, 1), pad=(0, 0), input_offset=0, output_offset=0,
+           act_min=INT8_MIN, act_max=INT8_MAX):
+    """TFLite ConvPerChannel (int8), with groups = C_in / filter depth.
+
+    x [N, H, W, C_in] int8, filt [C_out, KH, KW, C_in/groups] int8,
+    bias [C_out] int32 or None; returns [N, OH, OW, C_out] int8."""
+    c_out, kh, kw, c_per_group = filt.shape
+    groups = x.shape[3] // c_per_group
+    f_per_group = c_out // groups
+    # Adding the offset before zero padding makes padded taps contribute 0,
+    # as TFLite skips them.
+    xo = x.astype(np.int64) + input_offset
+    acc = np.zeros((x.shape[0], out_hw[0], out_hw[1], c_out), dtype=np.int64)
+    for ky, kx, patch in _windows(xo, out_hw[0], out_hw[1], kh, kw, stride, dilation, pad):
+        for g in range(groups):
+            ins = patch[..., g * c_per_group:(g + 1) * c_per_group]
+            taps = filt[g * f_per_group:(g + 1) * f_per_group, ky, kx, :].astype(np.int64)
+            acc[..., g * f_per_group:(g + 1) * f_per_group] += np.einsum("nhwc,oc->nhwo", ins, taps)
+    if bias is not None:
+        acc += np.asarray(bias, dtype=np.int64)
+    return _requantize_acc(acc, _per_channel(multipliers, c_out), _per_channel(shifts, c_out),
+                           output_offset, act_min, act_max)
+
+
+def depthwise_conv2d(x, filt, bias, multipliers, shifts, *, out_hw, depth_multiplier=1,
+                     stride=(1, 1), dilation=(1, 1), pad=(0, 0), input_offset=0,
+                     output_offset=0, act_min=INT8_MIN, act_max=INT8_MAX):
+    """TFLite DepthwiseConvPerChannel (int8): output channel ic * dm + m reads
+    input channel ic. filt [1, KH, KW, C_in * dm]."""
+    _, kh, kw, c_out = filt.shape
+    xo = x.astype(np.int64) + input_offset
+    acc = np.zeros((x.shape[0], out_hw[0], out_hw[1], c_out), dtype=np.int64)
+    for ky, kx, patch in _windows(xo, out_hw[0], out_hw[1], kh, kw, stride, dilation, pad):
+        acc += np.repeat(patch, depth_multiplier, axis=3) * filt[0, ky, kx, :].astype(np.int64)
+    if bias is not None:
+        acc += np.asarray(bias, dtype=np.int64)
+    return _requantize_acc(acc, _per_channel(multipliers, c_out), _per_channel(shifts, c_out),
+                           output_offset, act_min, act_max)
+
+
+def fully_connected(x, filt, bias, multipliers, shifts, *, input_offset=0, filter_offset=0,
+                    output_offset=0, act_min=INT8_MIN, act_max=INT8_MAX):
+    """TFLite FullyConnected (per tensor, with filter offset) and
+    FullyConnectedPerChannel. x [batches, depth], filt [units, depth]."""
+    units = filt.shape[0]
+    acc = (x.astype(np.int64) + input_offset) @ (filt.astype(np.int64) + filter_offset).T
+    if bias is not None:
+        acc += np.asarray(bias, dtype=np.int64)
+    return _requantize_acc(acc, _per_channel(multipliers, units), _per_channel(shifts, units),
+                           output_offset, act_min, act_max)
+
+
+# ---------------------------------------------------------------------------
+# Pooling
+# ---------------------------------------------------------------------------
+
+
+def _pool_windows(x, out_hw, filter_hw, stride, pad):
+    """Yield (oy, ox, window) with the window clipped to the input."""
+    _, h, w, _ = x.shape
+    for oy in range(out_hw[0]):
+        y0 = oy * stride[0] - pad[0]
+        for ox in range(out_hw[1]):
+            x0 = ox * stride[1] - pad[1]
+            yield oy, ox, x[:, max(y0, 0):min(y0 + filter_hw[0], h),
+                            max(x0, 0):min(x0 + filter_hw[1], w), :]
+
+
+def avg_pool2d(x, *, out_hw, filter_hw, stride=(1, 1), pad=(0, 0),
+               act_min=INT8_MIN, act_max=INT8_MAX):
+    """TFLite AveragePool (int8): the mean over the in-bounds part of the window,
+    rounded half away from zero."""
+    out = np.zeros((x.shape[0], out_hw[0], out_hw[1], x.shape[3]), dtype=np.int64)
+    for oy, ox, win in _pool_windows(x, out_hw, filter_hw, stride, pad):
+        count = win.shape[1] * win.shape[2]
+        assert count > 0, f"empty pooling window at output ({oy}, {ox})"
+        total = win.astype(np.int64).sum(axis=(1, 2))
+        out[:, oy, ox, :] = np.sign(total) * ((np.abs(total) + count // 2) // count)
+    return np.clip(out, act_min, act_max).astype(np.int8)
+
+
+def max_pool2d(x, *, out_hw, filter_hw, stride=(1, 1), pad=(0, 0),
+               act_min=INT8_MIN, act_max=INT8_MAX):
+    """TFLite MaxPool (int8): an all-padding window gives -128 before the clamp."""
+    out = np.full((x.shape[0], out_hw[0], out_hw[1], x.shape[3]), INT8_MIN, dtype=np.int64)
+    for oy, ox, win in _pool_windows(x, out_hw, filter_hw, stride, pad):
+        if win.size:
+            out[:, oy, ox, :] = win.max(axis=(1, 2))
+    return np.clip(out, act_min, act_max).astype(np.int8)
+
+
+# ---------------------------------------------------------------------------
+# Elementwise
+# ---------------------------------------------------------------------------
+
+
+def add(x1, x2, *, input1_offset, input2_offset, output_offset, left_shift,
+        input1_multiplier, input1_shift, input2_multiplier, input2_shift,
+        output_multiplier, output_shift, act_min=INT8_MIN, act_max=INT8_MAX):
+    """TFLite integer ADD (AddFunc), numpy-broadcasting x1 against x2.
+    The input rescales are MultiplyByQuantizedMultiplierSmallerThanOneExp,
+    which is mbqm with shift <= 0."""
+    a = (x1.astype(np.int64) + input1_offset) * 2**left_shift
+    b = (x2.astype(np.int64) + input2_offset) * 2**left_shift
+    total = mbqm(a, input1_multiplier, input1_shift) + mbqm(b, input2_multiplier, input2_shift)
+    out = mbqm(total, output_multiplier, output_shift) + output_offset
+    return np.clip(out, act_min, act_max).astype(np.int8)
+
+
+# ---------------------------------------------------------------------------
+# Softmax (gemmlowp fixed point)
+# ---------------------------------------------------------------------------
+
+_SCALED_DIFF_INTEGER_BITS = 5
+_ACCUMULATION_INTEGER_BITS = 12
+
+
+def _rescale(x, src_bits, dst_bits):
+    """gemmlowp Rescale<dst_bits> of a raw int32 value with src_bits integer bits."""
+    exponent = src_bits - dst_bits
+    if exponent > 0:
+        return np.clip(np.asarray(x, dtype=np.int64) * 2**exponent, INT32_MIN, INT32_MAX)
+    return rdbpot(x, -exponent)
+
+
+def _exp_on_interval_between_negative_one_quarter_and_0_excl(a):
+    """exp(a) for a in [-1/4, 0), Q0.31 in and out (Taylor series around -1/8)."""
+    constant_term = 1895147668       # exp(-1/8)
+    constant_1_over_3 = 715827883    # 1/3
+    x = a + 2**28                    # a + 1/8
+    x2 = srdhm(x, x)
+    x3 = srdhm(x2, x)
+    x4 = srdhm(x2, x2)
+    x4_over_4 = rdbpot(x4, 2)
+    poly = rdbpot(srdhm(x4_over_4 + x3, constant_1_over_3) + x2, 1)
+    return constant_term + srdhm(constant_term, x + poly)
+
+
+def exp_on_negative_values(a, integer_bits=_SCALED_DIFF_INTEGER_BITS):
+    """gemmlowp exp_on_negative_values: a <= 0 with integer_bits integer bits,
+    result Q0.31."""
+    a = np.asarray(a, dtype=np.int64)
+    fractional_bits = 31 - integer_bits
+    quarter = 2**(fractional_bits - 2)
+    a_mod_quarter_minus_quarter = (a & (quarter - 1)) - quarter
+    result = _exp_on_interval_between_negative_one_quarter_and_0_excl(
+        _rescale(a_mod_quarter_minus_quarter, integer_bits, 0))
+    remainder = a_mod_quarter_minus_quarter - a
+    multipliers = {-2: 1672461947, -1: 1302514674, 0: 790015084, 1: 290630308,
+                   2: 39332535, 3: 720401, 4: 242}  # exp(-2^k) in Q0.31
+    for k, multiplier in multipliers.items():
+        if integer_bits > k:
+            bit_set = (remainder >> (fractional_bits + k)) & 1
+            result = np.where(bit_set == 1, srdhm(result, multiplier), result)
+    return np.where(a == 0, INT32_MAX, result)
+
+
+def one_over_one_plus_x_for_x_in_0_1(a):
+    """gemmlowp: 1 / (1 + a) for a in [0, 1), Q0.31 in and out."""
+    a = np.asarray(a, dtype=np.int64)
+    total = a + INT32_MAX
+    half_denominator = np.where(total >= 0, (total + 1) // 2, -((-total + 1) // 2))
+    x = 1515870810 + srdhm(half_denominator, -1010580540)  # 48/17 - 32/17 * d, Q2.29
+    for _ in range(3):
+        one_minus = 2**29 - srdhm(half_denominator, x)
+        x = x + _rescale(srdhm(x, one_minus), 4, 2)
+    return _rescale(x, 1, 0)
+
+
+def get_reciprocal(x, x_integer_bits):
+    """TFLite GetReciprocal: returns (1/x scaled to Q0.31, num_bits_over_unit)."""
+    x = int(x)
+    headroom_plus_one = 32 - x.bit_length()
+    shifted_minus_one = wrap_int32(((x << headroom_plus_one) & 0xFFFFFFFF) - 2**31)
+    return (int(one_over_one_plus_x_for_x_in_0_1(shifted_minus_one)),
+            x_integer_bits - headroom_plus_one)
+
+
+def softmax(x, *, input_multiplier, input_left_shift, diff_min):
+    """TFLite int8 softmax over the last axis; output scale 1/256, zero point -128.
+
+    Where TFLite aborts (a sum of exponentials of 512 or more makes its final
+    shift exceed 31), every output of the row is -128, the limit of that shift."""
+    x = np.asarray(x, dtype=np.int64)
+    rows = x.reshape(-1, x.shape[-1])
+    out = np.full(rows.shape, INT8_MIN, dtype=np.int64)
+    for r, row in enumerate(rows):
+        diff = row - row.max(initial=INT8_MIN)
+        used = diff >= diff_min
+        scaled = mbqm(diff, input_multiplier, input_left_shift)
+        exps = exp_on_negative_values(scaled)
+        total = int(_rescale(exps[used], 0, _ACCUMULATION_INTEGER_BITS).sum())
+        total = min(total, INT32_MAX)
+        reciprocal, bits_over_unit = get_reciprocal(total, _ACCUMULATION_INTEGER_BITS)
+        exponent = bits_over_unit + 31 - 8
+        if exponent > 31:
+            continue
+        probs = rdbpot(srdhm(reciprocal, exps), exponent) + INT8_MIN
+        out[r] = np.where(used, np.clip(probs, INT8_MIN, INT8_MAX), INT8_MIN)
+    return out.reshape(x.shape).astype(np.int8)
+
+
+# ---------------------------------------------------------------------------
+# Quantize, dequantize, requantize
+# ---------------------------------------------------------------------------
+
+
+def quantize(x, scale, zero_point, qmin=INT8_MIN, qmax=INT8_MAX):
+    """TFLite AffineQuantize: round(x / scale) with the division in float32
+    (val / static_cast<float>(scale)), ties away from zero, plus the zero
+    point, saturated. NaN maps to the zero point, infinities saturate."""
+    x = np.asarray(x, dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scaled = (x / np.float32(scale)).astype(np.float64)
+    nan = np.isnan(scaled)
+    scaled = np.clip(np.where(nan, 0.0, scaled), -1e6, 1e6)
+    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)  # exact: |scaled| < 2^24 in float
+    q = np.where(nan, zero_point, rounded.astype(np.int64) + zero_point)
+    return np.clip(q, qmin, qmax).astype(np.int8 if qmin < 0 else np.uint8)
+
+
+def dequantize(q, scale, zero_point):
+    """TFLite Dequantize: float(double(scale) * (q - zero_point))."""
+    diff = np.asarray(q, dtype=np.int64) - zero_point
+    return (np.float64(np.float32(scale)) * diff.astype(np.float64)).astype(np.float32)
+
+
+def requantize(q, *, input_zero_point, output_zero_point, multiplier, shift, out_dtype):
+    """TFLite Requantize: mbqm(q - zp_in) + zp_out, saturated to out_dtype."""
+    info = np.iinfo(out_dtype)
+    out = wrap_int32(mbqm(np.asarray(q, dtype=np.int64) - input_zero_point, multiplier, shift)
+                     + output_zero_point)
+    return np.clip(out, info.min, info.max).astype(out_dtype)

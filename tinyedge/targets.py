@@ -1,0 +1,37 @@
+"""Named targets: compiler flags and the device budgets a model must fit."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinyedge.errors import TinyEdgeError
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    description: str
+    cflags: tuple[str, ...]
+    ram_bytes: int | None  # None: no budget
+    flash_bytes: int | None
+
+
+KB = 1024
+TARGETS = {t.name: t for t in [
+    Target("generic", "portable C99, no budget", (), None, None),
+    Target("cortex-m0plus", "Cortex-M0+ (ARMv6-M)", ("-mcpu=cortex-m0plus", "-mthumb"),
+           256 * KB, 1024 * KB),
+    Target("cortex-m4", "Cortex-M4F (ARMv7E-M, DSP)",
+           ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
+           1024 * KB, 2048 * KB),
+    Target("cortex-m7", "Cortex-M7 (ARMv7E-M, DSP)",
+           ("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"),
+           1024 * KB, 2048 * KB),
+    Target("cortex-m55", "Cortex-M55 (ARMv8.1-M, Helium)",
+           ("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"), 1024 * KB, 2048 * KB),
+]}
+
+
+def get_target(name: str) -> Target:
+    if name not in TARGETS:
+        raise TinyEdgeError(f"unknown target '{name}' (known: {', '.join(TARGETS)})")
+    return TARGETS[name]
