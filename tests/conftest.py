@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 
 
-def _preload_asan() -> None:
+def pytest_configure(config) -> None:
+    _preload_asan(config)
+
+
+def _preload_asan(config) -> None:
     if os.environ.get("TINYEDGE_SANITIZE") == "0":
         return
     if "libasan" in os.environ.get("LD_PRELOAD", ""):
@@ -26,11 +30,11 @@ def _preload_asan() -> None:
                ASAN_OPTIONS="detect_leaks=0:abort_on_error=1",
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1",
                TINYEDGE_SANITIZE="1")
+    # pytest already redirects the standard streams; give them back first.
+    config.pluginmanager.getplugin("capturemanager").stop_global_capturing()
     sys.stdout.flush()
+    sys.stderr.flush()
     os.execve(sys.executable, [sys.executable] + sys.orig_argv[1:], env)
-
-
-_preload_asan()
 
 SHARED_MODELS = Path(__file__).resolve().parents[2] / "shared" / "models"
 

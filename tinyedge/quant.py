@@ -80,21 +80,15 @@ def activation_range(activation: str, scale: float, zero_point: int,
 
 def conv_multipliers(input_scale: float, filter_scales: list[float],
                      output_scale: float) -> tuple[list[int], list[int]]:
-    """Per-channel multipliers of CONV_2D / DEPTHWISE_CONV_2D (and per-channel
-    FULLY_CONNECTED): input_scale * filter_scale / output_scale in double."""
+    """Multipliers of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, one per
+    filter scale: input_scale * filter_scale / output_scale, all in double
+    (TFLite Micro's GetQuantizedConvolutionMultipler also multiplies in double)."""
     multipliers, shifts = [], []
     for filter_scale in filter_scales:
         m, s = quantize_multiplier(input_scale * filter_scale / output_scale)
         multipliers.append(m)
         shifts.append(s)
     return multipliers, shifts
-
-
-def fully_connected_multiplier(input_scale: float, filter_scale: float,
-                               output_scale: float) -> tuple[int, int]:
-    """Per-tensor FULLY_CONNECTED: the product of the two scales is taken in
-    float32 (GetQuantizedConvolutionMultipler), the division in double."""
-    return quantize_multiplier(f32(input_scale * filter_scale) / output_scale)
 
 
 def softmax_params(beta: float, input_scale: float) -> tuple[int, int, int]:

@@ -39,11 +39,7 @@ def lower(node: Node, prefix: str) -> KernelCall:
     units, depth = filter_.shape
     batches = input_.size // depth
     in_q, f_q, out_q = input_.quant, filter_.quant, output.quant
-    if f_q.per_channel:
-        multipliers, shifts = quant.conv_multipliers(in_q.scale, list(f_q.scales), out_q.scale)
-    else:
-        m, s = quant.fully_connected_multiplier(in_q.scale, f_q.scale, out_q.scale)
-        multipliers, shifts = [m], [s]
+    multipliers, shifts = quant.conv_multipliers(in_q.scale, list(f_q.scales), out_q.scale)
     act_min, act_max = quant.activation_range(node.options["activation"], out_q.scale,
                                               out_q.zero_point)
     params = CStruct("te_fc_params", f"{prefix}_params", [
