@@ -140,12 +140,14 @@ def _check_budget(report: dict, target_name: str) -> None:
     if target.ram_bytes is not None and report["arena_bytes"] > target.ram_bytes:
         peak = max(report["layers"], key=lambda entry: entry["live_bytes"], default=None)
         where = (f"; the peak is at operator {peak['index']} ({peak['op']}) with "
-                 f"{peak['live_bytes']} live bytes") if peak else ""
-        raise BudgetError(f"the model needs {report['arena_bytes']} bytes of RAM, target "
-                          f"{target.name} has {target.ram_bytes}{where}")
+                 f"{peak['live_bytes']:,} live bytes") if peak else ""
+        raise BudgetError(f"the model needs {report['arena_bytes']:,} bytes of RAM, target "
+                          f"{target.name} has {target.ram_bytes:,}{where}; choose a target "
+                          "with more RAM or a smaller model")
     if target.flash_bytes is not None and report["weight_bytes"] > target.flash_bytes:
-        raise BudgetError(f"the model's weights take {report['weight_bytes']} bytes of flash, "
-                          f"target {target.name} has {target.flash_bytes}")
+        raise BudgetError(f"the model's weights take {report['weight_bytes']:,} bytes of flash, "
+                          f"target {target.name} has {target.flash_bytes:,}; choose a target "
+                          "with more flash or a smaller model")
 
 
 def _replace_dir(staging: Path, out_dir: Path) -> None:

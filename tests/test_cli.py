@@ -1,0 +1,136 @@
+"""The command line as a user meets it: reports, one-line errors, exit codes,
+and an output folder that is either complete or untouched."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tflite_builder import ModelBuilder
+
+
+def tinyedge(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "tinyedge", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def assert_one_line_error(result, code: int, *fragments: str):
+    assert result.returncode == code, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tinyedge: error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def kws(shared_models):
+    return shared_models / "mlperf_tiny" / "kws_ref_model.tflite"
+
+
+def test_compile_run_inspect(kws, shared_models, tmp_path):
+    out = tmp_path / "kws"
+    result = tinyedge("compile", kws, "-o", out, "--verify", "3")
+    assert result.returncode == 0, result.stderr
+    assert "arena      16,000 B" in result.stdout
+    assert "MACs       2,656,768" in result.stdout
+    assert "verified   3 random inputs against TFLite Micro: 0 of 36 output values differ" \
+        in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == [
+        "CMakeLists.txt", "kernels", "kws_ref_model.c", "kws_ref_model.h",
+        "kws_ref_model_weights.c", "report.json"]
+
+    sample = np.load(shared_models / "data" / "mlperf_tiny" / "kws_sample_input.npy")
+    np.save(tmp_path / "x.npy", sample.reshape(1, 49, 10, 1))
+    result = tinyedge("run", out, "--input", tmp_path / "x.npy", "--output", tmp_path / "y.npz")
+    assert result.returncode == 0, result.stderr
+    assert "(argmax 5)" in result.stdout
+    saved = np.load(tmp_path / "y.npz")["output_0"]
+    assert saved.reshape(-1)[5] == 127
+
+    result = tinyedge("inspect", kws)
+    assert result.returncode == 0, result.stderr
+    assert "DEPTHWISE_CONV_2D" in result.stdout and "memory plan: arena 16,000 B" in result.stdout
+
+
+def test_truncated_model(kws, tmp_path):
+    bad = tmp_path / "truncated.tflite"
+    bad.write_bytes(kws.read_bytes()[:5000])
+    result = tinyedge("compile", bad, "-o", tmp_path / "out")
+    assert_one_line_error(result, 3, "TFLite model")
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["truncated.tflite"]  # no staging leftovers
+
+
+def test_foreign_file(tmp_path):
+    bad = tmp_path / "image.tflite"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    assert_one_line_error(tinyedge("compile", bad, "-o", tmp_path / "out"), 3,
+                          "not a TFLite model")
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_file(tmp_path):
+    assert_one_line_error(tinyedge("compile", tmp_path / "nope.tflite", "-o", tmp_path / "o"), 1,
+                          "nope.tflite")
+
+
+def test_unsupported_ops_are_all_named(shared_models, tmp_path):
+    result = tinyedge("compile", shared_models / "tflm" / "keyword_scrambled.tflite",
+                      "-o", tmp_path / "out")
+    assert_one_line_error(result, 4, "SVDF (operator 1)", "SVDF (operator 11)")
+    assert not (tmp_path / "out").exists()
+
+
+def test_float_model_is_refused(tmp_path):
+    mb = ModelBuilder()
+    x = mb.add_tensor("x", [1, 4], "float32")
+    w = mb.add_tensor("w", [2, 4], "float32", data=np.ones((2, 4), np.float32))
+    y = mb.add_tensor("y", [1, 2], "float32")
+    mb.add_op("FULLY_CONNECTED", [x, w, -1], [y])
+    path = tmp_path / "float.tflite"
+    path.write_bytes(mb.build([x], [y]))
+    result = tinyedge("compile", path, "-o", tmp_path / "out")
+    assert_one_line_error(result, 4, "FULLY_CONNECTED", "FLOAT32", "int8")
+
+
+def test_failed_compile_keeps_previous_output(kws, shared_models, tmp_path):
+    out = tmp_path / "out"
+    assert tinyedge("compile", kws, "-o", out).returncode == 0
+    before = (out / "report.json").read_bytes()
+    result = tinyedge("compile", shared_models / "tflm" / "mnist_lstm_int8.tflite", "-o", out)
+    assert_one_line_error(result, 4, "UNIDIRECTIONAL_SEQUENCE_LSTM (operator 0)")
+    assert (out / "report.json").read_bytes() == before
+
+
+def test_budget_error_names_the_peak(tmp_path):
+    # Two 360,000-byte activations alive together cannot fit a 256 KiB device.
+    mb = ModelBuilder()
+    shape = [1, 300, 300, 4]
+    x = mb.add_tensor("x", shape, "int8", 0.1, 0)
+    y = mb.add_tensor("y", shape, "int8", 0.2, 0)
+    mb.add_op("ADD", [x, x], [y])
+    path = tmp_path / "big.tflite"
+    path.write_bytes(mb.build([x], [y]))
+    result = tinyedge("compile", path, "-o", tmp_path / "out", "--target", "cortex-m0plus")
+    assert_one_line_error(result, 5, "720,000 bytes of RAM", "262,144", "operator 0 (ADD)")
+    assert not (tmp_path / "out").exists()
+    assert tinyedge("compile", path, "-o", tmp_path / "out").returncode == 0  # generic: no budget
+
+
+def test_run_checks_inputs(kws, tmp_path):
+    out = tmp_path / "kws"
+    assert tinyedge("compile", kws, "-o", out).returncode == 0
+    np.save(tmp_path / "wrong.npy", np.zeros((3, 3), np.int8))
+    assert_one_line_error(tinyedge("run", out, "--input", tmp_path / "wrong.npy"), 1,
+                          "must be int8 of shape [1, 49, 10, 1]")
+    assert_one_line_error(tinyedge("run", out), 1, "takes 1 inputs")
+    assert_one_line_error(tinyedge("run", tmp_path, "--input", tmp_path / "wrong.npy"), 1,
+                          "not a tinyedge output folder")
+
+
+def test_usage_error_exit_code():
+    assert tinyedge("compile").returncode == 2
+    assert tinyedge("frobnicate").returncode == 2
