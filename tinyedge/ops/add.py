@@ -5,6 +5,7 @@ import numpy as np
 
 from tinyedge import quant
 from tinyedge.ir import Node, Tensor
+from tinyedge.planner.overlap import elementwise_limit
 from tinyedge.ops import CStruct, KernelCall, StructArg, TensorArg, check_activation, \
     check_int8_activations, require, shape_text
 
@@ -78,3 +79,13 @@ def lower(node: Node, prefix: str) -> KernelCall:
         constants=[params, shape],
         summary=(f"ADD {shape_text(a)} + {shape_text(b)} -> {shape_text(output)}"
                  + (f" ({activation})" if activation != "NONE" else "")))
+
+
+def overlap(node: Node) -> dict[int, int]:
+    """Output element k reads element k of each input (or its broadcast source)."""
+    output = node.outputs[0]
+    limits = {}
+    for i, t in enumerate(node.inputs):
+        source = np.broadcast_to(np.arange(t.size).reshape(t.shape), output.shape)
+        limits[i] = elementwise_limit(source, 1, 1)
+    return limits

@@ -5,7 +5,7 @@ from tinyedge.ir import Node
 from tinyedge.ops import KernelCall, NullArg, StructArg, TensorArg, dims_struct, require, \
     shape_text
 from tinyedge.ops.conv_common import check_geometry, check_tensors, check_weights, \
-    conv_constants, describe
+    conv_constants, describe, window_overlap
 
 
 def check(node: Node) -> list[str]:
@@ -52,3 +52,8 @@ def lower(node: Node, prefix: str) -> KernelCall:
         macs=macs,
         summary=f"CONV_2D {kernel} {shape_text(input_)} -> {shape_text(output)} ({describe(node)})")
 
+
+
+def overlap(node: Node) -> dict[int, int]:
+    filter_ = node.inputs[1]
+    return window_overlap(node, filter_.shape[1], filter_.shape[2])

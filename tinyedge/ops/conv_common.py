@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tinyedge import quant
 from tinyedge.ir import DType, Node, Tensor
+from tinyedge.planner.overlap import window_limit
 from tinyedge.ops import CStruct, check_activation, check_int8_activations, require, \
     requant_constants
 
@@ -106,3 +107,13 @@ def describe(node: Node) -> str:
     if o.get("activation", "NONE") != "NONE":
         parts.append(o["activation"])
     return ", ".join(parts)
+
+
+def window_overlap(node: Node, kernel_h: int, kernel_w: int) -> dict[int, int]:
+    """How far the output of a windowed op may overlap its input (see planner/overlap.py)."""
+    input_, output = node.inputs[0], node.outputs[0]
+    o = node.options
+    _, _, pad_h, pad_w = window_geometry(node, input_, kernel_h, kernel_w)
+    return {0: window_limit(input_.shape, output.shape, (kernel_h, kernel_w),
+                            (o["stride_h"], o["stride_w"]),
+                            (o.get("dilation_h", 1), o.get("dilation_w", 1)), (pad_h, pad_w))}

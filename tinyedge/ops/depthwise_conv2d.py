@@ -4,7 +4,7 @@ from __future__ import annotations
 from tinyedge.ir import Node
 from tinyedge.ops import KernelCall, NullArg, StructArg, TensorArg, dims_struct, require, shape_text
 from tinyedge.ops.conv_common import check_geometry, check_tensors, check_weights, \
-    conv_constants, describe
+    conv_constants, describe, window_overlap
 
 
 def check(node: Node) -> list[str]:
@@ -48,3 +48,8 @@ def lower(node: Node, prefix: str) -> KernelCall:
         macs=output.size * kh * kw,
         summary=(f"DEPTHWISE_CONV_2D {kh}x{kw} {shape_text(input_)} -> {shape_text(output)} "
                  f"(x{output.shape[3] // input_.shape[3]}, {describe(node)})"))
+
+
+def overlap(node: Node) -> dict[int, int]:
+    filter_ = node.inputs[1]
+    return window_overlap(node, filter_.shape[1], filter_.shape[2])

@@ -6,6 +6,7 @@ from tinyedge.ir import Node
 from tinyedge.ops import CStruct, KernelCall, NullArg, StructArg, TensorArg, check_activation, \
     check_int8_activations, dims_struct, require, requant_constants, shape_text
 from tinyedge.ops.conv_common import check_weights
+from tinyedge.planner.overlap import rows_limit
 
 
 def check(node: Node) -> list[str]:
@@ -61,3 +62,9 @@ def lower(node: Node, prefix: str) -> KernelCall:
         macs=batches * units * depth,
         summary=(f"FULLY_CONNECTED {shape_text(input_)} -> {shape_text(output)}"
                  + (f" ({activation})" if activation != "NONE" else "")))
+
+
+def overlap(node: Node) -> dict[int, int]:
+    """Each output row is written while its whole input row may still be read."""
+    units, depth = node.inputs[1].shape
+    return {0: rows_limit(node.inputs[0].size // depth, depth, units)}

@@ -5,7 +5,7 @@ from tinyedge import quant
 from tinyedge.ir import Node, OpKind
 from tinyedge.ops import CStruct, KernelCall, StructArg, TensorArg, check_int8_activations, \
     dims_struct, require, shape_text
-from tinyedge.ops.conv_common import check_geometry, describe, window_geometry
+from tinyedge.ops.conv_common import check_geometry, describe, window_geometry, window_overlap
 
 FUNCTIONS = {OpKind.AVERAGE_POOL_2D: "te_avg_pool2d_s8", OpKind.MAX_POOL_2D: "te_max_pool2d_s8"}
 
@@ -53,3 +53,7 @@ def lower(node: Node, prefix: str) -> KernelCall:
         macs=0,  # comparisons and additions, no multiplies
         summary=(f"{node.kind.name} {o['filter_h']}x{o['filter_w']} {shape_text(input_)} -> "
                  f"{shape_text(output)} ({describe(node)})"))
+
+
+def overlap(node: Node) -> dict[int, int]:
+    return window_overlap(node, node.options["filter_h"], node.options["filter_w"])

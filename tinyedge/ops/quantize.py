@@ -3,7 +3,10 @@ from int8), and QUANTIZE as a requantization between int8 scales."""
 from __future__ import annotations
 
 from tinyedge import quant
+import numpy as np
+
 from tinyedge.ir import DType, Node, OpKind
+from tinyedge.planner.overlap import elementwise_limit
 from tinyedge.ops import CStruct, IntArg, KernelCall, StructArg, TensorArg, require, shape_text
 
 # (op, input dtype, output dtype) -> kernel
@@ -62,3 +65,9 @@ def lower(node: Node, prefix: str) -> KernelCall:
         constants=[params],
         summary=(f"{node.kind.name} {shape_text(input_)} {input_.dtype.name} -> "
                  f"{output.dtype.name}"))
+
+
+def overlap(node: Node) -> dict[int, int]:
+    input_, output = node.inputs[0], node.outputs[0]
+    return {0: elementwise_limit(np.arange(input_.size), input_.dtype.itemsize,
+                                 output.dtype.itemsize)}

@@ -5,6 +5,7 @@ import numpy as np
 
 from tinyedge import quant
 from tinyedge.ir import Node
+from tinyedge.planner.overlap import elementwise_limit
 from tinyedge.ops import CStruct, IntArg, KernelCall, StructArg, TensorArg, \
     check_int8_activations, require, shape_text
 
@@ -43,3 +44,9 @@ def lower(node: Node, prefix: str) -> KernelCall:
               TensorArg(input_), TensorArg(output)],
         constants=[params],
         summary=f"SOFTMAX {shape_text(input_)}")
+
+
+def overlap(node: Node) -> dict[int, int]:
+    """A row is read whole (max, sum of exponentials) before any of it is
+    written; then element c is read just before it is written."""
+    return {0: elementwise_limit(np.arange(node.inputs[0].size), 1, 1)}

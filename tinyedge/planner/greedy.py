@@ -1,5 +1,17 @@
-"""Greedy-by-size placement: the largest buffer first, each at the lowest
-aligned offset that does not collide with a placed buffer alive at the same time."""
+"""Greedy placement of buffers in one arena.
+
+The interface is TFLite Micro's: `add_buffer(size, first, last)`, `offset(i)`,
+`arena_size()`; plus `allow_overlap(input, output, limit)`, which lets an op's
+output share bytes with an input that dies at that op, as long as
+`offset(output) - offset(input) <= limit` (see planner/overlap.py).
+
+Several placement strategies run and the smallest arena wins:
+- first fit: each buffer, largest first (or in schedule order), at the lowest
+  offset where it collides with no buffer alive at the same time;
+- least growth: each buffer where it grows the arena's extent least, offsets
+  may go below zero (the plan is shifted back at the end). This is what lets a
+  chain of in-place layers slide down the arena.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,11 +27,15 @@ class Buffer:
     def overlaps_in_time(self, other: "Buffer") -> bool:
         return self.first <= other.last and other.first <= self.last
 
+    def shares_bytes(self, other: "Buffer") -> bool:
+        return self.offset < other.offset + other.size and other.offset < self.offset + self.size
+
 
 class GreedyPlanner:
     def __init__(self, alignment: int = 4):
         self.alignment = alignment
         self.buffers: list[Buffer] = []
+        self.overlap_limits: dict[tuple[int, int], int] = {}  # (input, output) -> limit
         self._planned = False
 
     def add_buffer(self, size: int, first: int, last: int) -> int:
@@ -28,33 +44,96 @@ class GreedyPlanner:
         self._planned = False
         return len(self.buffers) - 1
 
-    def _align(self, value: int) -> int:
-        return -(-value // self.alignment) * self.alignment
-
-    def _plan(self) -> None:
-        order = sorted(range(len(self.buffers)),
-                       key=lambda i: (-self.buffers[i].size, self.buffers[i].first, i))
-        placed: list[Buffer] = []
-        for i in order:
-            buf = self.buffers[i]
-            conflicts = sorted((b for b in placed if b.overlaps_in_time(buf) and b.size > 0),
-                               key=lambda b: b.offset)
-            offset = 0
-            for other in conflicts:
-                if offset + buf.size <= other.offset:
-                    break
-                offset = max(offset, self._align(other.offset + other.size))
-            buf.offset = offset
-            placed.append(buf)
-        self._planned = True
+    def allow_overlap(self, input_index: int, output_index: int, limit: int) -> None:
+        key = (input_index, output_index)
+        self.overlap_limits[key] = min(limit, self.overlap_limits.get(key, limit))
+        self._planned = False
 
     def offset(self, index: int) -> int:
-        if not self._planned:
-            self._plan()
+        self._plan()
         return self.buffers[index].offset
 
     def arena_size(self) -> int:
-        if not self._planned:
-            self._plan()
+        self._plan()
         end = max((b.offset + b.size for b in self.buffers), default=0)
-        return self._align(end)
+        return self._align_up(end)
+
+    # -- placement ---------------------------------------------------------
+
+    def _align_up(self, value: int) -> int:
+        return -(-value // self.alignment) * self.alignment
+
+    def _align_down(self, value: int) -> int:
+        return (value // self.alignment) * self.alignment
+
+    def may_share(self, a: int, b: int, offsets: dict[int, int]) -> bool:
+        """Whether buffers a and b, alive at the same time and sharing bytes at
+        these offsets, are an input and output allowed to overlap so."""
+        if (a, b) in self.overlap_limits:
+            return offsets[b] - offsets[a] <= self.overlap_limits[(a, b)]
+        if (b, a) in self.overlap_limits:
+            return offsets[a] - offsets[b] <= self.overlap_limits[(b, a)]
+        return False
+
+    def _fits(self, index: int, offset: int, placed: dict[int, int]) -> bool:
+        buf = self.buffers[index]
+        for other, other_offset in placed.items():
+            b = self.buffers[other]
+            if b.size == 0 or not buf.overlaps_in_time(b):
+                continue
+            if offset < other_offset + b.size and other_offset < offset + buf.size:
+                if not self.may_share(index, other, {index: offset, other: other_offset}):
+                    return False
+        return True
+
+    def _candidates(self, index: int, placed: dict[int, int]) -> set[int]:
+        buf = self.buffers[index]
+        found = {0}
+        for other, other_offset in placed.items():
+            b = self.buffers[other]
+            if not buf.overlaps_in_time(b):
+                continue
+            found.add(self._align_up(other_offset + b.size))
+            found.add(self._align_down(other_offset - buf.size))
+            if (other, index) in self.overlap_limits:
+                found.add(self._align_down(other_offset + self.overlap_limits[(other, index)]))
+            if (index, other) in self.overlap_limits:
+                found.add(self._align_up(other_offset - self.overlap_limits[(index, other)]))
+        return found
+
+    def _place(self, order: list[int], least_growth: bool) -> dict[int, int]:
+        placed: dict[int, int] = {}
+        low, high = 0, 0
+        for index in order:
+            size = self.buffers[index].size
+            options = sorted(c for c in self._candidates(index, placed)
+                             if (least_growth or c >= 0) and self._fits(index, c, placed))
+            if least_growth:
+                best = min(options, key=lambda c: (max(high, c + size) - min(low, c), abs(c)))
+            else:
+                best = options[0]
+            placed[index] = best
+            if len(placed) == 1:
+                low, high = best, best + size
+            else:
+                low, high = min(low, best), max(high, best + size)
+        shift = min(placed.values(), default=0)
+        return {i: o - shift for i, o in placed.items()}
+
+    def _plan(self) -> None:
+        if self._planned:
+            return
+        by_size = sorted(range(len(self.buffers)),
+                         key=lambda i: (-self.buffers[i].size, self.buffers[i].first, i))
+        by_schedule = sorted(range(len(self.buffers)),
+                             key=lambda i: (self.buffers[i].first, -self.buffers[i].size, i))
+        best = None
+        for order in (by_size, by_schedule):
+            for least_growth in (False, True):
+                offsets = self._place(order, least_growth)
+                end = max((o + self.buffers[i].size for i, o in offsets.items()), default=0)
+                if best is None or end < best[0]:
+                    best = (end, offsets)
+        for i, offset in best[1].items():
+            self.buffers[i].offset = offset
+        self._planned = True

@@ -3,7 +3,9 @@
 Step k is the k-th node of the schedule. Graph inputs are alive from step 0
 (they are copied in before the first node) and graph outputs until the step
 after the last node (they are copied out after it). A tensor produced by an
-alias op (RESHAPE, SQUEEZE) shares its input's buffer.
+alias op (RESHAPE, SQUEEZE) shares its input's buffer. An op's output may
+overlap an input that dies at that op, as far as the op's rule allows
+(`overlap(node)` of its ops module, see planner/overlap.py).
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ class MemoryPlan:
     buffers: list[Buffer]
     tensors: list[list[Tensor]]  # tensors sharing each buffer
     offsets: dict[int, int] = field(default_factory=dict)  # id(tensor) -> arena offset
+    # (input buffer, output buffer) -> largest allowed offset(output) - offset(input)
+    overlap_limits: dict[tuple[int, int], int] = field(default_factory=dict)
 
     def offset_of(self, tensor: Tensor) -> int:
         return self.offsets[id(tensor)]
@@ -28,7 +32,7 @@ class MemoryPlan:
         return sum(b.size for b in self.buffers if b.first <= step <= b.last)
 
 
-def plan_memory(graph: Graph, alignment: int = 4) -> MemoryPlan:
+def plan_memory(graph: Graph, alignment: int = 4, in_place: bool = True) -> MemoryPlan:
     root: dict[int, Tensor] = {}  # id(alias) -> the tensor whose buffer it uses
 
     def root_of(t: Tensor) -> Tensor:
@@ -69,11 +73,34 @@ def plan_memory(graph: Graph, alignment: int = 4) -> MemoryPlan:
     keys = list(roots)
     for key in keys:
         planner.add_buffer(roots[key].nbytes, first[key], last[key])
+    if in_place:
+        _allow_overlaps(graph, planner, keys, root_of, last)
     offsets: dict[int, int] = {}
     for i, key in enumerate(keys):
         for t in members[key]:
             offsets[id(t)] = planner.offset(i)
-    plan = MemoryPlan(planner.arena_size(), planner.buffers, [members[k] for k in keys], offsets)
-    clashes = find_overlaps(plan.buffers)
+    plan = MemoryPlan(planner.arena_size(), planner.buffers, [members[k] for k in keys], offsets,
+                      dict(planner.overlap_limits))
+    clashes = find_overlaps(plan.buffers, planner.overlap_limits)
     assert not clashes, f"memory plan overlaps: {clashes}"
     return plan
+
+
+def _allow_overlaps(graph: Graph, planner: GreedyPlanner, keys: list[int], root_of,
+                    last: dict[int, int]) -> None:
+    from tinyedge.ops import registry
+
+    handlers = registry()
+    index_of = {key: i for i, key in enumerate(keys)}
+    for step, node in enumerate(graph.nodes):
+        rule = getattr(handlers[node.kind], "overlap", None)
+        if rule is None or node.kind in ALIAS_OPS:
+            continue
+        out_key = id(root_of(node.outputs[0]))
+        for input_index, limit in rule(node).items():
+            t = node.inputs[input_index]
+            if t is None or t.is_constant:
+                continue
+            in_key = id(root_of(t))
+            if in_key != out_key and last[in_key] == step:
+                planner.allow_overlap(index_of[in_key], index_of[out_key], limit)

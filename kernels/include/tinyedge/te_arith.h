@@ -94,7 +94,7 @@ static inline int32_t te_sat_mul_pot(int32_t x, int exponent)
     if (x < -threshold) {
         return INT32_MIN;
     }
-    return (int32_t)((int64_t)x * ((int64_t)1 << exponent));
+    return te_wrap_s32((uint32_t)x << exponent); /* in range: exact */
 }
 
 /* gemmlowp Rescale between fixed-point formats of int32 raw values: from
