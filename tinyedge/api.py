@@ -111,6 +111,7 @@ def build_report(graph: Graph, layers: list[Layer], plan: MemoryPlan, facts: dic
             "outputs": [list(t.shape) for t in node.outputs],
             "macs": call.macs if call else 0,
             "live_bytes": plan.live_bytes(step),
+            "tensor_bytes": plan.tensor_bytes(step),
             "in_place": node.kind in ALIAS_OPS,
         })
     buffers = [{"tensors": [t.name for t in group], "offset": b.offset, "bytes": b.size,
@@ -123,6 +124,10 @@ def build_report(graph: Graph, layers: list[Layer], plan: MemoryPlan, facts: dic
         "sha256": sha256,
         "target": target,
         "arena_bytes": max(4, plan.arena_size),
+        # The largest sum of live tensor bytes: the arena of the plain op-by-op
+        # schedule without overlapping buffers.
+        "plain_schedule_bytes": max((plan.tensor_bytes(s) for s in range(len(graph.nodes) + 1)),
+                                    default=0),
         "weight_bytes": facts["weight_bytes"],
         "param_bytes": facts["param_array_bytes"],
         "macs": sum(entry["macs"] for entry in layer_entries),

@@ -28,8 +28,24 @@ class MemoryPlan:
     def offset_of(self, tensor: Tensor) -> int:
         return self.offsets[id(tensor)]
 
-    def live_bytes(self, step: int) -> int:
+    def tensor_bytes(self, step: int) -> int:
+        """Sum of the sizes of the buffers alive at a step: what a plan without
+        overlapping buffers needs there."""
         return sum(b.size for b in self.buffers if b.first <= step <= b.last)
+
+    def live_bytes(self, step: int) -> int:
+        """Arena bytes in use at a step (overlapping buffers counted once)."""
+        spans = sorted((b.offset, b.offset + b.size) for b in self.buffers
+                       if b.first <= step <= b.last and b.size > 0)
+        used, reach = 0, None
+        for start, end in spans:
+            if reach is None or start >= reach:
+                used += end - start
+                reach = end
+            elif end > reach:
+                used += end - reach
+                reach = end
+        return used
 
 
 def plan_memory(graph: Graph, alignment: int = 4, in_place: bool = True) -> MemoryPlan:

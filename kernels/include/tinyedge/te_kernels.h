@@ -41,7 +41,8 @@ te_status te_depthwise_conv2d_s8(const te_conv_params *params, const te_requant 
                                  const int32_t *bias,
                                  const te_dims *output_dims, int8_t *output);
 
-/* FULLY_CONNECTED, int8.
+/* FULLY_CONNECTED, int8. With per-channel quant (count > 1) the filter must
+ * be symmetric (filter_offset 0).
  * input  {batches, 1, 1, depth}
  * filter {units, 1, 1, depth} (row-major [units, depth])
  * bias   [units] or NULL
@@ -53,7 +54,8 @@ te_status te_fully_connected_s8(const te_fc_params *params, const te_requant *qu
                                 const te_dims *output_dims, int8_t *output);
 
 /* AVERAGE_POOL_2D, int8. Each output is the rounded mean over the part of the
- * window inside the input (padding is not counted).
+ * window inside the input (padding is not counted); a window entirely in the
+ * padding is an argument error, as in TFLite.
  * input [N, H, W, C], output [N, OH, OW, C]. */
 te_status te_avg_pool2d_s8(const te_pool_params *params,
                            const te_dims *input_dims, const int8_t *input,
@@ -76,8 +78,10 @@ te_status te_softmax_s8(const te_softmax_params *params,
                         int32_t outer_size, int32_t depth,
                         const int8_t *input, int8_t *output);
 
-/* QUANTIZE float -> int8: q = clamp(round(x / scale) + zero_point), rounding
- * half away from zero; NaN maps to zero_point. */
+/* QUANTIZE float -> int8: q = clamp(round(x / scale) + zero_point), the
+ * division in float32 (as TFLite Micro), rounding half away from zero; values
+ * beyond the int8 range (and +-inf) saturate, NaN maps to zero_point.
+ * scale > 0, zero_point in [-128, 127]. */
 te_status te_quantize_f32_s8(const te_affine_params *params, int32_t size,
                              const float *input, int8_t *output);
 
