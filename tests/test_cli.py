@@ -134,3 +134,12 @@ def test_run_checks_inputs(kws, tmp_path):
 def test_usage_error_exit_code():
     assert tinyedge("compile").returncode == 2
     assert tinyedge("frobnicate").returncode == 2
+
+
+def test_ops_table_is_current():
+    from pathlib import Path
+    result = tinyedge("ops", "--markdown")
+    assert result.returncode == 0
+    table = Path(__file__).resolve().parents[1] / "docs" / "ops.md"
+    assert result.stdout == table.read_text(), \
+        "docs/ops.md is stale: run `tinyedge ops --markdown > docs/ops.md`"

@@ -1,4 +1,4 @@
-"""The command line: tinyedge compile | run | inspect.
+"""The command line: tinyedge compile | run | inspect | ops.
 
 Every error a user can cause is printed as one line `tinyedge: error: ...`
 with a non-zero exit code (see EXIT CODES below); no traceback.
@@ -121,6 +121,22 @@ def cmd_inspect(args) -> int:
     return 0
 
 
+def cmd_ops(args) -> int:
+    from tinyedge.ops import NOT_IN_TFLITE_MICRO, registry
+
+    rows = [(kind.name, module.SUPPORT) for kind, module in registry().items()]
+    rows += [(name, f"not supported: {why}") for name, why in sorted(NOT_IN_TFLITE_MICRO.items())]
+    if args.markdown:
+        print("| op | types and constraints |\n|---|---|")
+        for name, text in rows:
+            print(f"| {name} | {text} |")
+    else:
+        width = max(len(name) for name, _ in rows)
+        for name, text in rows:
+            print(f"{name:<{width}}  {text}")
+    return 0
+
+
 def _quant_text(t) -> str:
     if t.quant is None:
         return ""
@@ -160,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     p.add_argument("-v", "--verbose", action="store_true", help="print each layer's parameters")
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("ops", help="print the supported ops and their constraints")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.set_defaults(func=cmd_ops)
     return parser
 
 

@@ -122,6 +122,11 @@ def check_activation(node: Node, problems: list[str], allowed=("NONE", "RELU", "
             f"fused activation {activation} is not supported (supported: {', '.join(allowed)})")
 
 
+# Builtin ops that appear in int8 models but that TFLite Micro itself cannot
+# run in int8: tinyedge does not invent semantics for them.
+NOT_IN_TFLITE_MICRO: dict[str, str] = {}
+
+
 def registry() -> dict:
     from tinyedge.ops import add, conv2d, depthwise_conv2d, fully_connected, pool2d, quantize, \
         reshape, softmax

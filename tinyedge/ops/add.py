@@ -9,6 +9,12 @@ from tinyedge.planner.overlap import elementwise_limit
 from tinyedge.ops import CStruct, KernelCall, StructArg, TensorArg, check_activation, \
     check_int8_activations, require, shape_text
 
+# One line of `tinyedge ops`: types and constraints.
+SUPPORT = (
+    "int8; numpy broadcasting up to 6-D, either input may be constant; fused activations as "
+    "CONV_2D"
+)
+
 MAX_RANK = 6
 
 

@@ -7,6 +7,12 @@ from tinyedge.ops import KernelCall, NullArg, StructArg, TensorArg, dims_struct,
 from tinyedge.ops.conv_common import check_geometry, check_tensors, check_weights, \
     conv_constants, describe, window_overlap
 
+# One line of `tinyedge ops`: types and constraints.
+SUPPORT = (
+    "int8 NHWC, int32 bias; SAME/VALID, any stride and dilation, groups; weights per tensor or "
+    "per output channel (symmetric); fused NONE/RELU/RELU6/RELU_N1_TO_1"
+)
+
 
 def check(node: Node) -> list[str]:
     problems: list[str] = []

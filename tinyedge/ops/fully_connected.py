@@ -8,6 +8,12 @@ from tinyedge.ops import CStruct, KernelCall, NullArg, StructArg, TensorArg, che
 from tinyedge.ops.conv_common import check_weights
 from tinyedge.planner.overlap import rows_limit
 
+# One line of `tinyedge ops`: types and constraints.
+SUPPORT = (
+    "int8, int32 bias; any input rank (rows of the filter depth), keep_num_dims; weights per "
+    "tensor or per output channel (symmetric); fused activations as CONV_2D"
+)
+
 
 def check(node: Node) -> list[str]:
     problems: list[str] = []

@@ -7,6 +7,12 @@ from tinyedge.ops import CStruct, KernelCall, StructArg, TensorArg, check_int8_a
     dims_struct, require, shape_text
 from tinyedge.ops.conv_common import check_geometry, describe, window_geometry, window_overlap
 
+# One line of `tinyedge ops`: types and constraints.
+SUPPORT = (
+    "int8 NHWC; SAME/VALID, any stride and window; input and output share quantization; fused "
+    "activations as CONV_2D"
+)
+
 FUNCTIONS = {OpKind.AVERAGE_POOL_2D: "te_avg_pool2d_s8", OpKind.MAX_POOL_2D: "te_max_pool2d_s8"}
 
 

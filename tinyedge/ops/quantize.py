@@ -9,6 +9,12 @@ from tinyedge.ir import DType, Node, OpKind
 from tinyedge.planner.overlap import elementwise_limit
 from tinyedge.ops import CStruct, IntArg, KernelCall, StructArg, TensorArg, require, shape_text
 
+# One line of `tinyedge ops`: types and constraints.
+SUPPORT = (
+    "QUANTIZE float32->int8, uint8->int8, int8->int8, int8->uint8; DEQUANTIZE int8->float32, "
+    "uint8->float32"
+)
+
 # (op, input dtype, output dtype) -> kernel
 FUNCTIONS = {
     (OpKind.QUANTIZE, DType.FLOAT32, DType.INT8): "te_quantize_f32_s8",

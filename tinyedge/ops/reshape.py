@@ -5,6 +5,11 @@ from __future__ import annotations
 from tinyedge.ir import Node
 from tinyedge.ops import require
 
+# One line of `tinyedge ops`: types and constraints.
+SUPPORT = (
+    "any type; no copy (the output shares the input buffer); RESHAPE and SQUEEZE"
+)
+
 
 def check(node: Node) -> list[str]:
     problems: list[str] = []

@@ -9,6 +9,11 @@ from tinyedge.planner.overlap import elementwise_limit
 from tinyedge.ops import CStruct, IntArg, KernelCall, StructArg, TensorArg, \
     check_int8_activations, require, shape_text
 
+# One line of `tinyedge ops`: types and constraints.
+SUPPORT = (
+    "int8 in and out over the last axis, any beta > 0; output scale 1/256, zero point -128"
+)
+
 
 def check(node: Node) -> list[str]:
     problems: list[str] = []
