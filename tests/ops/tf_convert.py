@@ -1,0 +1,57 @@
+"""Build small models with TensorFlow at test time and convert them to
+full-integer TFLite (int8 inside, int8 at the edges by default), as users do.
+
+    model_bytes = convert(lambda x: tf.nn.relu6(x), [(1, 8, 8, 3)], seed=3)
+
+`body` takes Keras tensors (one per input shape, batch size fixed) and returns
+the output tensor(s); calibration samples are seeded uniform values in
+`value_range` so the quantization parameters vary from case to case.
+With a `key` that names everything `body` builds (op, sizes, options),
+converted models are cached on disk, so a rerun skips TensorFlow.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+CACHE = Path(os.environ.get("TINYEDGE_CACHE", Path.home() / ".cache" / "tinyedge")) / "tf_models"
+
+
+def convert(body, input_shapes, seed: int = 0, value_range=(-1.0, 1.0), samples: int = 24,
+            io_type: str = "int8", key: str = "") -> bytes:
+    """Convert `body` into an int8 TFLite flatbuffer. `key` must describe
+    everything `body` builds (the shapes, seed and ranges are added to it);
+    without a key nothing is cached."""
+    import tensorflow as tf  # imported here only: the rest of the suite does not need it
+
+    ident = repr((key, input_shapes, seed, value_range, samples, io_type, tf.__version__))
+    path = CACHE / f"{hashlib.sha256(ident.encode()).hexdigest()[:32]}.tflite"
+    if key and path.exists():
+        return path.read_bytes()
+
+    inputs = [tf.keras.Input(shape=s[1:], batch_size=s[0]) for s in input_shapes]
+    outputs = body(*inputs)
+    model = tf.keras.Model(inputs, outputs)
+    rng = np.random.default_rng(seed)
+    low, high = value_range
+    calibration = [[rng.uniform(low, high, size=s).astype(np.float32) for s in input_shapes]
+                   for _ in range(samples)]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: iter(calibration)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    dtype = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io_type]
+    converter.inference_input_type = dtype
+    converter.inference_output_type = dtype
+    data = converter.convert()
+    if not key:
+        return data
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return data
