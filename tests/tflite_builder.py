@@ -287,8 +287,10 @@ def quant_params(lo: float, hi: float, dtype: str = "int8") -> tuple[float, int]
     """Asymmetric (scale, zero_point) for the float range [lo, hi] (0 included)."""
     info = np.iinfo(np.dtype(dtype))
     lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
-    if hi - lo < 1e-6:
-        hi = lo + 1e-6
+    # A minimum span: TFLite Micro aborts the process (failed TFLITE_CHECK in
+    # ADD's Prepare) when an output scale is tiny next to the input scales.
+    if hi - lo < 1e-2:
+        hi = lo + 1e-2
     scale = float(np.float32((hi - lo) / (info.max - info.min)))
     zp = int(np.clip(round(info.min - lo / scale), info.min, info.max))
     return scale, zp
@@ -448,7 +450,12 @@ def _output_tensor(mb, rng, name, shape, values, activation, pre_activation_rang
     fused activation clamp does real work inside the int8 range."""
     post = activation_float(values, activation)
     ref = values if pre_activation_range else post
-    lo, hi = float(np.min(ref)), float(np.max(ref))
+    lo, hi = min(float(np.min(ref)), 0.0), max(float(np.max(ref)), 0.0)
+    if hi - lo < 1e-2 * (np.max(values) - np.min(values)):
+        # The activation clamps (almost) everything, e.g. RELU of all-negative
+        # values: a converter's range would be degenerate. Use the range
+        # before the activation instead, so the output still spreads.
+        lo, hi = min(float(np.min(values)), 0.0), max(float(np.max(values)), 0.0)
     scale, zp = quant_params(lo, hi)
     idx = mb.add_tensor(name, shape, "int8", scale, zp)
     return Act(idx, post)
@@ -735,7 +742,7 @@ def pool_model(rng, kind="AVG", input_shape=(1, 8, 8, 3), filter=2, stride=2,
     mb = ModelBuilder(f"{kind.lower()}_pool")
     # Pools keep the input quantization, so a mostly negative input range with
     # a fused RELU would clamp nearly everything: keep the range mostly positive.
-    hi = float(rng.uniform(0.5, 4.0))
+    hi = float(rng.uniform(0.5, 1.5 if activation == "RELU_N1_TO_1" else 4.0))
     x = _input(mb, rng, "input", input_shape, lo=-hi * float(rng.uniform(0.1, 1.0)), hi=hi)
     y = add_pool(mb, rng, x, kind, filter, stride, padding, activation)
     return mb.build_model([x], [y], op=f"{kind}_POOL_2D",
