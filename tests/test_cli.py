@@ -146,3 +146,13 @@ def test_ops_table_is_current():
     table = Path(__file__).resolve().parents[1] / "docs" / "ops.md"
     assert result.stdout == table.read_text(), \
         "docs/ops.md is stale: run `tinyedge ops --markdown > docs/ops.md`"
+
+
+def test_ram_limit_names_the_layers_that_set_the_peak(shared_models, tmp_path):
+    vww = shared_models / "mlperf_tiny" / "vww_96_int8.tflite"
+    result = tinyedge("compile", vww, "-o", tmp_path / "out", "--ram-limit", "16K")
+    assert_one_line_error(result, 5, "the RAM limit is 16,384", "(DEPTHWISE_CONV_2D) needs",
+                          "(CONV_2D) needs", "more layers")
+    assert not (tmp_path / "out").exists()
+    assert tinyedge("compile", vww, "-o", tmp_path / "out", "--ram-limit", "1M").returncode == 0
+    assert tinyedge("compile", vww, "-o", tmp_path / "o2", "--ram-limit", "lots").returncode == 2

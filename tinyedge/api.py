@@ -140,18 +140,36 @@ def build_report(graph: Graph, layers: list[Layer], plan: MemoryPlan, facts: dic
     }
 
 
-def _check_budget(report: dict, target_name: str) -> None:
+def _peak_layers(report: dict, limit: int, count: int = 3) -> str:
+    """The layers whose live bytes exceed limit (the largest first), with the
+    tensors alive there: what sets the peak."""
+    over = sorted((entry for entry in report["layers"] if entry["live_bytes"] > limit),
+                  key=lambda entry: -entry["live_bytes"])
+    parts = []
+    for entry in over[:count]:
+        step = report["layers"].index(entry)
+        alive = [f"{b['bytes']:,}" for b in report["buffers"]
+                 if b["first_layer"] <= step <= b["last_layer"] and b["bytes"]]
+        parts.append(f"operator {entry['index']} ({entry['op']}) needs {entry['live_bytes']:,} "
+                     f"(buffers {' + '.join(alive)})")
+    more = f", and {len(over) - count} more layers" if len(over) > count else ""
+    return "; ".join(parts) + more
+
+
+def _check_budget(report: dict, target_name: str, ram_limit: int | None = None) -> None:
     target = get_target(target_name)
-    if target.ram_bytes is not None and report["arena_bytes"] > target.ram_bytes:
-        peak = max(report["layers"], key=lambda entry: entry["live_bytes"], default=None)
-        where = (f"; the peak is at operator {peak['index']} ({peak['op']}) with "
-                 f"{peak['live_bytes']:,} live bytes") if peak else ""
-        raise BudgetError(f"the model needs {report['arena_bytes']:,} bytes of RAM, target "
-                          f"{target.name} has {target.ram_bytes:,}{where}; choose a target "
-                          "with more RAM or a smaller model")
+    limits = [(lim, what) for lim, what in ((target.ram_bytes, f"target {target.name} has"),
+                                           (ram_limit, "the RAM limit is"))
+              if lim is not None]
+    for limit, what in limits:
+        if report["arena_bytes"] > limit:
+            peak = _peak_layers(report, limit)
+            raise BudgetError(f"the model needs {report['arena_bytes']:,} bytes of RAM and {what} "
+                              f"{limit:,}" + (f": {peak}" if peak else "")
+                              + "; use a target with more RAM or a smaller model")
     if target.flash_bytes is not None and report["weight_bytes"] > target.flash_bytes:
         raise BudgetError(f"the model's weights take {report['weight_bytes']:,} bytes of flash, "
-                          f"target {target.name} has {target.flash_bytes:,}; choose a target "
+                          f"target {target.name} has {target.flash_bytes:,}; use a target "
                           "with more flash or a smaller model")
 
 
@@ -166,8 +184,10 @@ def _replace_dir(staging: Path, out_dir: Path) -> None:
         os.replace(staging, out_dir)
 
 
-def compile(model, out_dir, target: str = "generic", name: str | None = None) -> "CompiledModel":  # noqa: A001
-    """Compile a .tflite model (a path or its bytes) into C sources in out_dir."""
+def compile(model, out_dir, target: str = "generic", name: str | None = None,  # noqa: A001
+            ram_limit: int | None = None) -> "CompiledModel":
+    """Compile a .tflite model (a path or its bytes) into C sources in out_dir.
+    ram_limit (bytes) fails the compile when the arena does not fit it."""
     get_target(target)
     data, default_name = _read_model(model)
     name = model_name(name) if name else default_name
@@ -184,7 +204,7 @@ def compile(model, out_dir, target: str = "generic", name: str | None = None) ->
     try:
         facts = generate(graph, layers, plan, staging, source, sha256)
         report = build_report(graph, layers, plan, facts, target, source, sha256)
-        _check_budget(report, target)
+        _check_budget(report, target, ram_limit)
         (staging / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
         _replace_dir(staging, out_dir)
     finally:

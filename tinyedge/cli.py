@@ -6,6 +6,7 @@ with a non-zero exit code (see EXIT CODES below); no traceback.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def cmd_compile(args) -> int:
     from tinyedge.errors import VerificationError
     from tinyedge.verify import verify
 
-    model = tinyedge.compile(args.model, args.output, target=args.target, name=args.name)
+    model = tinyedge.compile(args.model, args.output, target=args.target, name=args.name,
+                             ram_limit=args.ram_limit)
     _print_summary(model.report)
     print(f"written    {Path(args.output)}/ ({model.name}.h, {model.name}.c, "
           f"{model.name}_weights.c, CMakeLists.txt, report.json, kernels/)")
@@ -145,6 +147,14 @@ def _quant_text(t) -> str:
     return f"scale {t.quant.scale:.6g} zero point {t.quant.zero_point}"
 
 
+def parse_size(text: str) -> int:
+    """'64K' -> 65536, '1M' -> 1048576, '20000' -> 20000 (K and M are binary; KB, KiB too)."""
+    match = re.fullmatch(r"(\d+)\s*([KM]?)(I?B)?", text.strip().upper())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size (examples: 64K, 1M, 20000)")
+    return int(match.group(1)) * {"": 1, "K": 1024, "M": 1024 * 1024}[match.group(2)]
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tinyedge import __version__
     from tinyedge.targets import TARGETS
@@ -160,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output folder (replaced if it exists)")
     p.add_argument("--target", default="generic", choices=sorted(TARGETS))
     p.add_argument("--name", help="C name prefix (default: from the file name)")
+    p.add_argument("--ram-limit", type=parse_size, metavar="SIZE",
+                   help="fail if the arena needs more RAM than this (e.g. 64K, 1M, 20000)")
     p.add_argument("--verify", type=int, default=0, metavar="N",
                    help="run N seeded random inputs against TFLite Micro and report differences")
     p.add_argument("--seed", type=int, default=0, help="seed of --verify's inputs")

@@ -101,22 +101,51 @@ class GreedyPlanner:
                 found.add(self._align_up(other_offset - self.overlap_limits[(index, other)]))
         return found
 
-    def _place(self, order: list[int], least_growth: bool) -> dict[int, int]:
+    def _options(self, index: int, placed: dict[int, int], allow_negative: bool) -> list[int]:
+        return sorted(c for c in self._candidates(index, placed)
+                      if (allow_negative or c >= 0) and self._fits(index, c, placed))
+
+    @staticmethod
+    def _extent(span: tuple[int, int] | None, offset: int, size: int) -> tuple[int, int]:
+        if span is None:
+            return offset, offset + size
+        return min(span[0], offset), max(span[1], offset + size)
+
+    def _least_growth(self, index: int, placed: dict[int, int], span, lookahead: list[int]
+                      ) -> int:
+        """The offset that grows the extent least, judged after also placing the
+        next buffers of `lookahead` the same way (a chain of in-place layers
+        decides well only when it sees where the next output will go)."""
+        size = self.buffers[index].size
+
+        def score(offset: int) -> tuple[int, int]:
+            trial = dict(placed)
+            trial[index] = offset
+            trial_span = self._extent(span, offset, size)
+            for nxt in lookahead:
+                nxt_offset = min(self._options(nxt, trial, True),
+                                 key=lambda c: self._growth_key(trial_span, c, nxt))
+                trial[nxt] = nxt_offset
+                trial_span = self._extent(trial_span, nxt_offset, self.buffers[nxt].size)
+            return trial_span[1] - trial_span[0], abs(offset)
+
+        return min(self._options(index, placed, True), key=score)
+
+    def _growth_key(self, span, offset: int, index: int) -> tuple[int, int]:
+        low, high = self._extent(span, offset, self.buffers[index].size)
+        return high - low, abs(offset)
+
+    def _place(self, order: list[int], least_growth: bool, lookahead: int = 0) -> dict[int, int]:
         placed: dict[int, int] = {}
-        low, high = 0, 0
-        for index in order:
-            size = self.buffers[index].size
-            options = sorted(c for c in self._candidates(index, placed)
-                             if (least_growth or c >= 0) and self._fits(index, c, placed))
+        span = None
+        for position, index in enumerate(order):
             if least_growth:
-                best = min(options, key=lambda c: (max(high, c + size) - min(low, c), abs(c)))
+                best = self._least_growth(index, placed, span,
+                                          order[position + 1:position + 1 + lookahead])
             else:
-                best = options[0]
+                best = self._options(index, placed, False)[0]
             placed[index] = best
-            if len(placed) == 1:
-                low, high = best, best + size
-            else:
-                low, high = min(low, best), max(high, best + size)
+            span = self._extent(span, best, self.buffers[index].size)
         shift = min(placed.values(), default=0)
         return {i: o - shift for i, o in placed.items()}
 
@@ -128,12 +157,16 @@ class GreedyPlanner:
         by_schedule = sorted(range(len(self.buffers)),
                              key=lambda i: (self.buffers[i].first, -self.buffers[i].size, i))
         best = None
-        for order in (by_size, by_schedule):
-            for least_growth in (False, True):
-                offsets = self._place(order, least_growth)
-                end = max((o + self.buffers[i].size for i, o in offsets.items()), default=0)
-                if best is None or end < best[0]:
-                    best = (end, offsets)
+        by_reverse_schedule = sorted(range(len(self.buffers)),
+                                     key=lambda i: (-self.buffers[i].last, -self.buffers[i].size, i))
+        strategies = [(by_size, False, 0), (by_schedule, False, 0), (by_size, True, 0),
+                      (by_schedule, True, 0), (by_reverse_schedule, True, 0),
+                      (by_schedule, True, 2), (by_reverse_schedule, True, 2)]
+        for order, least_growth, lookahead in strategies:
+            offsets = self._place(order, least_growth, lookahead)
+            end = max((o + self.buffers[i].size for i, o in offsets.items()), default=0)
+            if best is None or end < best[0]:
+                best = (end, offsets)
         for i, offset in best[1].items():
             self.buffers[i].offset = offset
         self._planned = True
