@@ -115,6 +115,11 @@ def cmd_inspect(args) -> int:
               f"{(call.macs if call else 0):>11,} {plan.live_bytes(step):>9,}  {_quant_text(out)}")
         if call is not None and args.verbose:
             print(f"      {call.summary}")
+    if args.plot:
+        from tinyedge.plot import write_plot
+        write_plot(plan, len(graph.nodes) + 1,
+                   f"{name}: arena {plan.arena_size:,} B over {len(graph.nodes)} layers",
+                   Path(args.plot))
     print(f"\nmemory plan: arena {plan.arena_size:,} B")
     print(f"{'offset':>8} {'bytes':>8} {'layers':>9}  tensors")
     for buf, group in sorted(zip(plan.buffers, plan.tensors), key=lambda p: p[0].offset):
@@ -187,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inspect", help="print layers, shapes, quantization and the memory plan")
     p.add_argument("model")
     p.add_argument("-v", "--verbose", action="store_true", help="print each layer's parameters")
+    p.add_argument("--plot", metavar="MEM.svg", help="draw the memory plan (buffers over layers)")
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("ops", help="print the supported ops and their constraints")
