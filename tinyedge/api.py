@@ -26,7 +26,8 @@ from tinyedge.frontend.tflite import model_name, read_tflite
 from tinyedge.ir import ALIAS_OPS, DType, Graph, OpKind, schedule_problems
 from tinyedge.ops import registry
 from tinyedge.passes import run_pipeline
-from tinyedge.planner import MemoryPlan, plan_memory
+from tinyedge.planner import MemoryPlan
+from tinyedge.planner.schedule import plan_best_schedule
 from tinyedge.targets import get_target
 
 REPORT_FILE = "report.json"
@@ -194,8 +195,7 @@ def compile(model, out_dir, target: str = "generic", name: str | None = None,  #
     source = Path(model).name if not isinstance(model, (bytes, bytearray, memoryview)) else name
     sha256 = hashlib.sha256(data).hexdigest()
 
-    graph = import_model(data, name)
-    plan = plan_memory(graph)
+    graph, plan = plan_best_schedule(import_model(data, name))
     layers = lower_graph(graph)
 
     out_dir = Path(out_dir)

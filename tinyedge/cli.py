@@ -96,11 +96,10 @@ def cmd_run(args) -> int:
 
 def cmd_inspect(args) -> int:
     from tinyedge.api import _read_model, import_model, lower_graph
-    from tinyedge.planner import plan_memory
+    from tinyedge.planner.schedule import plan_best_schedule
 
     data, name = _read_model(args.model)
-    graph = import_model(data, name)
-    plan = plan_memory(graph)
+    graph, plan = plan_best_schedule(import_model(data, name))
     calls = {layer.index: layer.call for layer in lower_graph(graph)}
     print(f"model {name}: {len(graph.nodes)} layers")
     for t in graph.inputs:
