@@ -54,8 +54,12 @@ def import_model(data: bytes, name: str) -> Graph:
     handlers = registry()
     messages = []
     for node in graph.nodes:
-        for problem in handlers[node.kind].check(node):
-            messages.append(f"operator {node.index} ({node.kind.name}): {problem}")
+        handler = handlers[node.kind]
+        optional = getattr(handler, "OPTIONAL_INPUTS", frozenset())
+        absent = [i for i, t in enumerate(node.inputs) if t is None and i not in optional]
+        problems = ([f"input {i} is absent, and it is not optional" for i in absent] if absent
+                    else handler.check(node))
+        messages += [f"operator {node.index} ({node.kind.name}): {p}" for p in problems]
     if messages:
         raise UnsupportedModelError("; ".join(messages))
     return graph

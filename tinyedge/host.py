@@ -1,7 +1,8 @@
 """Build C sources into a shared library on the host and load it with CFFI.
 
-Builds are cached by the hash of everything that goes into them (sources,
-headers, flags), so re-running a model or a kernel test does not recompile.
+Object files and libraries are cached by the hash of everything that goes
+into them (source, the headers it can see, flags): the kernels compile once
+for all models, and re-running a model or a kernel test does not recompile.
 With sanitizers on (``TINYEDGE_SANITIZE=1``, as the test suite sets), the
 library is built with AddressSanitizer and UndefinedBehaviorSanitizer and any
 report aborts the process; the ASan runtime must then be preloaded into
@@ -11,15 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
-import tempfile
 from pathlib import Path
 
 import cffi
 
 from tinyedge.errors import BuildError
 
-BASE_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-fPIC", "-shared"]
+COMPILE_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-fPIC"]
 SANITIZE_FLAGS = ["-O1", "-g", "-fno-omit-frame-pointer",
                   "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 OPTIMIZE_FLAGS = ["-O2"]
@@ -37,33 +38,65 @@ def cache_dir() -> Path:
     return path
 
 
-def _files_under(dirs: list[Path]) -> list[Path]:
-    found = []
-    for d in dirs:
-        found.extend(p for p in sorted(Path(d).rglob("*")) if p.suffix in (".c", ".h"))
-    return found
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
+
+
+def _content_digest(source: Path, include_dirs: list[Path]) -> str:
+    """Hash of a source and every header it includes with quotes, transitively
+    (angle-bracket includes are the C library's)."""
+    digest = hashlib.sha256()
+    seen: set[Path] = set()
+    pending = [source]
+    while pending:
+        path = pending.pop()
+        text = path.read_bytes()
+        digest.update(text)
+        for name in INCLUDE.findall(text.decode("utf-8", "replace")):
+            for d in [path.parent] + list(include_dirs):
+                candidate = (Path(d) / name).resolve()
+                if candidate.is_file():
+                    if candidate not in seen:
+                        seen.add(candidate)
+                        pending.append(candidate)
+                    break
+    return digest.hexdigest()
+
+
+def _run(cmd: list[str]) -> None:
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"host C build failed:\n{' '.join(cmd)}\n{result.stderr.strip()}")
+
+
+def _object(source: Path, include_dirs: list[Path], flags: list[str]) -> Path:
+    """Compile one source to an object file, cached by its content, the headers
+    it includes and the flags (kernels are shared by every model: built once)."""
+    digest = hashlib.sha256(" ".join(flags).encode()
+                            + _content_digest(source, include_dirs).encode())
+    obj = cache_dir() / "objects" / f"{source.stem}-{digest.hexdigest()[:24]}.o"
+    if not obj.exists():
+        obj.parent.mkdir(exist_ok=True)
+        tmp = obj.with_suffix(f".tmp{os.getpid()}.o")
+        _run(["gcc", "-c"] + flags + [f"-I{d}" for d in include_dirs]
+             + [str(source), "-o", str(tmp)])
+        os.replace(tmp, obj)
+    return obj
 
 
 def build_library(sources: list[Path], include_dirs: list[Path],
                   sanitize: bool | None = None) -> Path:
     """Compile sources into one shared library and return its cached path."""
     sanitize = sanitizers_enabled() if sanitize is None else sanitize
-    flags = BASE_FLAGS + (SANITIZE_FLAGS if sanitize else OPTIMIZE_FLAGS)
+    flags = COMPILE_FLAGS + (SANITIZE_FLAGS if sanitize else OPTIMIZE_FLAGS)
+    objects = [_object(Path(s), include_dirs, flags) for s in sources]
     digest = hashlib.sha256(" ".join(flags).encode())
-    for path in sorted(set(map(Path, sources))) + _files_under(include_dirs):
-        digest.update(str(path.name).encode())
-        digest.update(path.read_bytes())
+    for obj in objects:
+        digest.update(obj.name.encode())
     lib_path = cache_dir() / f"lib{digest.hexdigest()[:24]}.so"
-    if lib_path.exists():
-        return lib_path
-    with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
-        tmp_lib = Path(tmp) / lib_path.name
-        cmd = (["gcc"] + flags + [f"-I{d}" for d in include_dirs]
-               + [str(s) for s in sources] + ["-o", str(tmp_lib), "-lm"])
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise BuildError(f"host C build failed:\n{' '.join(cmd)}\n{result.stderr.strip()}")
-        os.replace(tmp_lib, lib_path)
+    if not lib_path.exists():
+        tmp = lib_path.with_suffix(f".tmp{os.getpid()}.so")
+        _run(["gcc", "-shared"] + flags + [str(o) for o in objects] + ["-o", str(tmp), "-lm"])
+        os.replace(tmp, lib_path)
     return lib_path
 
 

@@ -28,6 +28,9 @@ TENSOR_TYPES = {
 TENSOR_TYPE_NAMES = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
 BUILTIN_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 
+# No microcontroller tensor comes near this; it keeps every size an int32 in C.
+MAX_TENSOR_BYTES = 2**31 - 1
+
 PADDINGS = {schema.Padding.SAME: "SAME", schema.Padding.VALID: "VALID"}
 ACTIVATIONS = {v: k for k, v in vars(schema.ActivationFunctionType).items()
                if not k.startswith("_")}
@@ -140,6 +143,9 @@ def _tensor(model, index: int, t, problems: list[str]) -> Tensor:
     if any(d < 0 for d in shape):
         problems.append(f"tensor {index} '{name}' has a dynamic or negative shape {list(shape)}; "
                         "convert the model with a fixed batch size of 1")
+    elif int(np.prod(shape, dtype=np.float64)) * dtype.itemsize > MAX_TENSOR_BYTES:
+        problems.append(f"tensor {index} '{name}' of shape {list(shape)} is larger than "
+                        f"{MAX_TENSOR_BYTES:,} bytes")
     quant = _quantization(t.quantization, shape)
     if quant is not None:
         if any(not (s > 0 and np.isfinite(s)) for s in quant.scales):
@@ -208,6 +214,9 @@ def read_tflite(data: bytes, name: str = "model") -> Graph:
         options = op.builtinOptions
         if options is None and options_class is not None:
             options = options_class()
+        if options_class is not None and not isinstance(options, options_class):
+            raise ModelFormatError(f"corrupt TFLite model: {where} carries "
+                                   f"{type(options).__name__[:-1]}, not {options_class.__name__[:-1]}")
         if any(t is None for t in outputs):
             raise ModelFormatError(f"corrupt TFLite model: {where} has an absent output")
         nodes.append(Node(kind=kind, inputs=inputs, outputs=outputs,

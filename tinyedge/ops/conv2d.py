@@ -13,6 +13,9 @@ SUPPORT = (
     "per output channel (symmetric); fused NONE/RELU/RELU6/RELU_N1_TO_1"
 )
 
+# The bias may be absent (index -1 in the model).
+OPTIONAL_INPUTS = frozenset({2})
+
 
 def check(node: Node) -> list[str]:
     problems: list[str] = []

@@ -14,6 +14,9 @@ SUPPORT = (
     "tensor or per output channel (symmetric); fused activations as CONV_2D"
 )
 
+# The bias may be absent (index -1 in the model).
+OPTIONAL_INPUTS = frozenset({2})
+
 
 def check(node: Node) -> list[str]:
     problems: list[str] = []

@@ -23,7 +23,8 @@ def fold_constant_aliases(graph: Graph) -> Graph:
     for node in graph.nodes:
         source = node.inputs[0] if node.inputs else None
         source = mapping.get(id(source), source)
-        if node.kind in ALIAS_OPS and source is not None and source.is_constant:
+        if (node.kind in ALIAS_OPS and source is not None and source.is_constant
+                and node.outputs and source.size == node.outputs[0].size):
             out = node.outputs[0]
             mapping[id(out)] = dataclasses.replace(out, data=source.data.reshape(out.shape))
         else:
