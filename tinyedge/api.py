@@ -69,7 +69,10 @@ def lower_graph(graph: Graph) -> list[Layer]:
     handlers = registry()
     layers = []
     for step, node in enumerate(graph.nodes):
-        call = handlers[node.kind].lower(node, f"{graph.name}_l{step}")
+        try:
+            call = handlers[node.kind].lower(node, f"{graph.name}_l{step}")
+        except UnsupportedModelError as exc:
+            raise UnsupportedModelError(f"operator {node.index} ({node.kind.name}): {exc}") from None
         if call is not None:
             layers.append(Layer(node.index, call))
     return layers

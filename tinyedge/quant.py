@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from tinyedge.errors import UnsupportedModelError
+
 INT8_MIN, INT8_MAX = -128, 127
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
@@ -44,6 +46,11 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         return 0, 0
+    if shift > 30:
+        # TFLite shifts left by `shift` in int32: past 30 its result is undefined.
+        raise UnsupportedModelError(
+            f"a rescaling factor of {real:.3g} is outside TFLite's integer range (below 2^30); "
+            "the tensor scales are corrupt or extreme")
     return q, shift
 
 
