@@ -156,3 +156,18 @@ def test_ram_limit_names_the_layers_that_set_the_peak(shared_models, tmp_path):
     assert not (tmp_path / "out").exists()
     assert tinyedge("compile", vww, "-o", tmp_path / "out", "--ram-limit", "1M").returncode == 0
     assert tinyedge("compile", vww, "-o", tmp_path / "o2", "--ram-limit", "lots").returncode == 2
+
+
+def test_hostile_tensor_names_stay_in_their_comments(tmp_path):
+    mb = ModelBuilder()
+    x = mb.add_tensor("x */ int evil; /* \n\x1b[2J", [1, 4], "int8", 0.1, 0)
+    y = mb.add_tensor("y", [1, 4], "int8", 0.2, 0)
+    mb.add_op("ADD", [x, x], [y])
+    path = tmp_path / "names.tflite"
+    path.write_bytes(mb.build([x], [y]))
+    out = tmp_path / "out"
+    assert tinyedge("compile", path, "-o", out).returncode == 0
+    np.save(tmp_path / "x.npy", np.ones((1, 4), np.int8))
+    result = tinyedge("run", out, "--input", tmp_path / "x.npy")
+    assert result.returncode == 0, result.stderr
+    assert "evil" not in (out / "names.h").read_text().split("*/")[-1]

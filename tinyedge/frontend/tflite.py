@@ -119,6 +119,14 @@ def _parse_flatbuffer(data: bytes):
     return model
 
 
+def _clean_name(raw) -> str:
+    """A tensor name safe to print on one line and inside a C comment:
+    printable ASCII only, no comment delimiters, at most 200 characters."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw or "")
+    text = "".join(c if " " <= c <= "~" else "?" for c in text).replace("*/", "*?").replace("/*", "/?")
+    return text[:200]
+
+
 def _quantization(q, shape: tuple[int, ...]) -> Quantization | None:
     if q is None or q.scale is None or len(q.scale) == 0:
         return None
@@ -132,8 +140,7 @@ def _quantization(q, shape: tuple[int, ...]) -> Quantization | None:
 
 
 def _tensor(model, index: int, t, problems: list[str]) -> Tensor:
-    name = t.name.decode("utf-8", "replace") if isinstance(t.name, bytes) else str(t.name or "")
-    name = name or f"tensor_{index}"
+    name = _clean_name(t.name) or f"tensor_{index}"
     shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
     dtype = TENSOR_TYPES.get(t.type)
     if dtype is None:
