@@ -25,8 +25,13 @@ def _preload_asan(config) -> None:
         return
     runtime = subprocess.run(["gcc", "-print-file-name=libasan.so"],
                              capture_output=True, text=True).stdout.strip()
+    # libstdc++ loaded up front too: ASan's __cxa_throw interceptor looks up the
+    # real function once, at start-up; without it any C++ exception thrown in an
+    # extension (TensorFlow, optree) aborts with "real___cxa_throw != 0".
+    cxx = subprocess.run(["gcc", "-print-file-name=libstdc++.so"],
+                         capture_output=True, text=True).stdout.strip()
     env = dict(os.environ,
-               LD_PRELOAD=runtime,
+               LD_PRELOAD=f"{runtime} {cxx}" if os.path.isabs(cxx) else runtime,
                ASAN_OPTIONS="detect_leaks=0:abort_on_error=1",
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1",
                TINYEDGE_SANITIZE="1")

@@ -16,7 +16,8 @@ import numpy as np
 
 from tinyedge import KERNELS_DIR, TEMPLATES_DIR, __version__
 from tinyedge.ir import Graph, Tensor
-from tinyedge.ops import CArray, CName, CStruct, IntArg, KernelCall, NullArg, StructArg, TensorArg
+from tinyedge.ops import CArray, CName, CStruct, IntArg, KernelCall, NullArg, StructArg, TensorArg, \
+    TensorListArg
 from tinyedge.planner import MemoryPlan
 
 VALUES_PER_LINE = 12
@@ -80,6 +81,9 @@ def _arg(arg, names: _Names, plan: MemoryPlan) -> dict:
         if t.is_constant:
             return {"kind": "weight", "name": names.weight(t)}
         return {"kind": "arena", "ctype": t.dtype.ctype, "offset": plan.offset_of(t)}
+    if isinstance(arg, TensorListArg):
+        return {"kind": "pointers", "ctype": arg.tensors[0].dtype.ctype, "writable": arg.writable,
+                "items": [_arg(TensorArg(t), names, plan) for t in arg.tensors]}
     if isinstance(arg, IntArg):
         return {"kind": "int", "value": arg.value}
     if isinstance(arg, NullArg):

@@ -320,3 +320,248 @@ def requantize(q, *, input_zero_point, output_zero_point, multiplier, shift, out
     out = wrap_int32(mbqm(np.asarray(q, dtype=np.int64) - input_zero_point, multiplier, shift)
                      + output_zero_point)
     return np.clip(out, info.min, info.max).astype(out_dtype)
+
+
+# ---------------------------------------------------------------------------
+# Elementwise arithmetic and activations (TFLite Micro's int8 kernels)
+# ---------------------------------------------------------------------------
+
+
+def mul(x1, x2, *, input1_offset, input2_offset, output_offset, output_multiplier,
+        output_shift, act_min=INT8_MIN, act_max=INT8_MAX):
+    """TFLite int8 MUL (MulElementwise), numpy-broadcasting x1 against x2."""
+    product = (x1.astype(np.int64) + input1_offset) * (x2.astype(np.int64) + input2_offset)
+    out = mbqm(product, output_multiplier, output_shift) + output_offset
+    return np.clip(out, act_min, act_max).astype(np.int8)
+
+
+def sub(x1, x2, *, input1_offset, input2_offset, output_offset, left_shift,
+        input1_multiplier, input1_shift, input2_multiplier, input2_shift,
+        output_multiplier, output_shift, act_min=INT8_MIN, act_max=INT8_MAX):
+    """TFLite int8 SUB (SubElementwise / BroadcastQuantSubSlow)."""
+    a = (x1.astype(np.int64) + input1_offset) * 2**left_shift
+    b = (x2.astype(np.int64) + input2_offset) * 2**left_shift
+    diff = mbqm(a, input1_multiplier, input1_shift) - mbqm(b, input2_multiplier, input2_shift)
+    out = mbqm(diff, output_multiplier, output_shift) + output_offset
+    return np.clip(out, act_min, act_max).astype(np.int8)
+
+
+def squared_difference(x1, x2, *, input1_offset, input2_offset, output_offset, left_shift,
+                       input1_multiplier, input1_shift, input2_multiplier, input2_shift,
+                       output_multiplier, output_shift, act_min=INT8_MIN, act_max=INT8_MAX):
+    """TFLite Micro int8 SQUARED_DIFFERENCE; the int32 square wraps as TFLite's."""
+    a = (x1.astype(np.int64) + input1_offset) * 2**left_shift
+    b = (x2.astype(np.int64) + input2_offset) * 2**left_shift
+    diff = mbqm(a, input1_multiplier, input1_shift) - mbqm(b, input2_multiplier, input2_shift)
+    out = mbqm(wrap_int32(diff * diff), output_multiplier, output_shift) + output_offset
+    return np.clip(out, act_min, act_max).astype(np.int8)
+
+
+def prelu(x, alpha, *, input_offset, alpha_offset, output_offset, output_multiplier_1,
+          output_shift_1, output_multiplier_2, output_shift_2):
+    """TFLite int8 PRELU, alpha numpy-broadcast against x."""
+    xi = x.astype(np.int64) + input_offset
+    ai = np.broadcast_to(alpha.astype(np.int64) + alpha_offset, np.broadcast_shapes(x.shape,
+                                                                                  alpha.shape))
+    xi = np.broadcast_to(xi, ai.shape)
+    out = np.where(xi >= 0, mbqm(xi, output_multiplier_1, output_shift_1),
+                   mbqm(xi * ai, output_multiplier_2, output_shift_2)) + output_offset
+    return np.clip(out, INT8_MIN, INT8_MAX).astype(np.int8)
+
+
+def _logistic_q4(a):
+    """gemmlowp logistic of Q4.27 values, Q0.31 result."""
+    a = np.asarray(a, dtype=np.int64)
+    positive = one_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(-np.abs(a), 4))
+    return np.where(a == 0, 2**30, np.where(a > 0, positive, INT32_MAX - positive))
+
+
+def _tanh_q4(a):
+    """gemmlowp tanh of Q4.27 values, Q0.31 result (exp(-2|a|) read in Q5.26)."""
+    a = np.asarray(a, dtype=np.int64)
+    e = exp_on_negative_values(-np.abs(a), 5)
+    total = e + INT32_MAX
+    half_denominator = np.where(total >= 0, (total + 1) // 2, -((-total + 1) // 2))
+    x = 1515870810 + srdhm(half_denominator, -1010580540)  # Q2.29
+    for _ in range(3):
+        x = x + _rescale(srdhm(x, 2**29 - srdhm(half_denominator, x)), 4, 2)
+    t = _rescale(x - 2**29, 2, 0)
+    return np.where(a == 0, 0, np.where(a < 0, -t, t))
+
+
+def _sigmoid_family(x, fn, shift, offset, *, input_zero_point, input_range_radius,
+                    input_multiplier, input_left_shift):
+    d = x.astype(np.int64) - input_zero_point
+    inside = np.clip(d, -input_range_radius + 1, input_range_radius - 1)
+    value = rdbpot(fn(mbqm(inside, input_multiplier, input_left_shift)), shift) + offset
+    out = np.where(d <= -input_range_radius, INT8_MIN,
+                   np.where(d >= input_range_radius, INT8_MAX, value))
+    return np.clip(out, INT8_MIN, INT8_MAX).astype(np.int8)
+
+
+def logistic(x, **params):
+    """TFLite int8 LOGISTIC: output scale 1/256, zero point -128."""
+    return _sigmoid_family(x, _logistic_q4, 23, INT8_MIN, **params)
+
+
+def tanh(x, **params):
+    """TFLite int8 TANH: output scale 1/128, zero point 0."""
+    return _sigmoid_family(x, _tanh_q4, 24, 0, **params)
+
+
+def _srdhm16(a, b):
+    ab = np.asarray(a, dtype=np.int64) * np.asarray(b, dtype=np.int64)
+    nudged = np.where(ab >= 0, ab + 2**14, ab + 1 - 2**14)
+    result = np.trunc(nudged / 2**15).astype(np.int64)
+    return np.where((a == -32768) & (b == -32768), 32767, result)
+
+
+def hard_swish(x, *, input_zero_point, output_zero_point, reluish_multiplier, reluish_exponent,
+               output_multiplier, output_exponent):
+    """TFLite int8 HARD_SWISH (reference_ops::HardSwish, int16 fixed point)."""
+    hires = (x.astype(np.int64) - input_zero_point) * 128
+    preshift = _srdhm16(hires, output_multiplier)
+    reluish = hires
+    if reluish_exponent > 0:
+        reluish = np.clip(reluish * 2**(reluish_exponent - 1), -32768, 32767)
+    reluish = _srdhm16(reluish, reluish_multiplier)
+    if reluish_exponent > 0:
+        reluish = np.clip(reluish * 2, -32768, 32767)
+    elif reluish_exponent < 0:
+        reluish = rdbpot(reluish, -reluish_exponent)
+    reluish = (reluish + 32768) >> 1
+    product = np.trunc(reluish * preshift / 2**15).astype(np.int64)
+    out = rdbpot(product, -output_exponent) + output_zero_point
+    out = ((out + 32768) % 65536) - 32768  # TFLite adds the zero point in int16
+    return np.clip(out, INT8_MIN, INT8_MAX).astype(np.int8)
+
+
+def relu(x, *, input_zero_point, output_zero_point, output_multiplier, output_shift,
+         activation_min, activation_max):
+    """TFLite Micro int8 RELU (ReluQuantized)."""
+    out = output_zero_point + mbqm(x.astype(np.int64) - input_zero_point, output_multiplier,
+                                   output_shift)
+    return np.clip(out, activation_min, activation_max).astype(np.int8)
+
+
+def leaky_relu(x, *, input_zero_point, output_zero_point, identity_multiplier, identity_shift,
+               alpha_multiplier, alpha_shift):
+    """TFLite Micro int8 LEAKY_RELU (QuantizeLeakyRelu; negative alpha by magnitude)."""
+    d = x.astype(np.int64) - input_zero_point
+    negative = mbqm(d, abs(alpha_multiplier), alpha_shift)
+    negative = -negative if alpha_multiplier < 0 else negative
+    out = np.where(d >= 0, mbqm(d, identity_multiplier, identity_shift), negative)
+    return np.clip(out + output_zero_point, INT8_MIN, INT8_MAX).astype(np.int8)
+
+
+def inv_sqrt_multiplier_exp(x):
+    """TFLite GetInvSqrtQuantizedMultiplierExp(x, kReverseShift): (multiplier, left shift)."""
+    x = int(x)
+    if x <= 1:
+        return INT32_MAX, 0
+    shift = 11
+    while x >= 2**29:
+        x //= 4
+        shift += 1
+    pairs = (32 - x.bit_length() - 1) // 2 - 1
+    shift -= pairs
+    x <<= 2 * pairs
+    half_input = int(rdbpot(x >> 1, 1))
+    y = 2**28
+    for _ in range(5):
+        y3 = int(_rescale(srdhm(srdhm(y, y), y), 9, 3))
+        y = int(_rescale(int(srdhm(3 * 2**27, y)) - int(srdhm(half_input, y3)), 6, 3))
+    y = int(srdhm(y, 1518500250))
+    if shift < 0:
+        y = int(wrap_int32(y << -shift))
+        shift = 0
+    return y, -shift
+
+
+def rsqrt(x, *, input_zero_point, output_zero_point, output_multiplier, output_shift):
+    """TFLite Micro int8 RSQRT for inputs >= input_zero_point."""
+    out = []
+    for v in np.asarray(x, dtype=np.int64).reshape(-1) - input_zero_point:
+        if v == 0:
+            out.append(INT8_MAX)
+            continue
+        m, s = inv_sqrt_multiplier_exp(v)
+        scaled = mbqm(1, m, s + 20)
+        out.append(int(np.clip(mbqm(scaled, output_multiplier, output_shift - 20)
+                               + output_zero_point, INT8_MIN, INT8_MAX)))
+    return np.array(out, dtype=np.int8).reshape(np.shape(x))
+
+
+def l2_normalization(x, *, input_zero_point):
+    """TFLite int8 L2_NORMALIZATION over the last axis (output scale 1/128, zero point 0)."""
+    d = np.asarray(x, dtype=np.int64) - input_zero_point
+    rows = d.reshape(-1, d.shape[-1])
+    out = np.empty_like(rows)
+    for r, row in enumerate(rows):
+        m, s = inv_sqrt_multiplier_exp(int((row * row).sum()))
+        out[r] = np.clip(mbqm(row, m, s + 7), INT8_MIN, INT8_MAX)
+    return out.reshape(d.shape).astype(np.int8)
+
+
+# ---------------------------------------------------------------------------
+# Data movement and reductions (PAD, TRANSPOSE, slices, CONCATENATION, SPLIT,
+# GATHER, MEAN/SUM, ARG_MAX), from TFLite Micro's semantics in numpy terms
+# ---------------------------------------------------------------------------
+
+
+def pad(x, paddings, pad_value):
+    """PAD/PADV2: the raw input inside a border of pad_value."""
+    return np.pad(np.asarray(x, dtype=np.int8), paddings, constant_values=pad_value)
+
+
+def transpose(x, perm):
+    return np.ascontiguousarray(np.transpose(np.asarray(x, dtype=np.int8), perm))
+
+
+def strided_slice(x, starts, stops, steps):
+    """x[start:stop:step] per axis; a stop of -1 with a negative step means
+    'through index 0'."""
+    index = tuple(slice(a, None if (b < 0 and c < 0) else b, c)
+                  for a, b, c in zip(starts, stops, steps))
+    return np.ascontiguousarray(np.asarray(x, dtype=np.int8)[index])
+
+
+def concatenation(xs, axis):
+    """Raw bytes along the axis (TFLite Micro does not requantize int8)."""
+    return np.concatenate([np.asarray(x, dtype=np.int8) for x in xs], axis=axis)
+
+
+def split(x, sizes, axis):
+    bounds = np.cumsum(sizes)[:-1]
+    return [np.ascontiguousarray(p) for p in np.split(np.asarray(x, dtype=np.int8), bounds, axis)]
+
+
+def gather(x, positions, axis, batch_dims=0):
+    x = np.asarray(x, dtype=np.int8)
+    positions = np.asarray(positions)
+    if batch_dims == 0:
+        return np.take(x, positions, axis=axis)
+    return np.stack([gather(x[b], positions[b], axis - 1, batch_dims - 1)
+                     for b in range(x.shape[0])])
+
+
+def mean_or_sum(x, axes, *, input_zero_point, output_zero_point, multiplier, shift, mean):
+    """TFLite's QuantizedMeanOrSum: the int32 sum over the axes minus
+    zero_point * count, requantized (for MEAN with 1/count folded into the
+    multiplier: multiplier * 2^k // count, shift - k, k = min(floor(log2
+    count), 32, 31 + shift))."""
+    x = np.asarray(x, dtype=np.int64)
+    axes = tuple(sorted(a % x.ndim for a in axes))
+    count = int(np.prod([x.shape[a] for a in axes]))
+    if mean:
+        k = min(count.bit_length() - 1, 32, 31 + shift)
+        multiplier, shift = (multiplier << k) // count, shift - k
+    total = wrap_int32(x.sum(axis=axes) - input_zero_point * count)
+    out = mbqm(total, multiplier, shift) + output_zero_point
+    return np.clip(out, INT8_MIN, INT8_MAX).astype(np.int8)
+
+
+def arg_max(x, axis, is_min=False):
+    """First index of the extreme value along the axis, int32."""
+    x = np.asarray(x, dtype=np.int8)
+    return (np.argmin(x, axis=axis) if is_min else np.argmax(x, axis=axis)).astype(np.int32)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -55,3 +57,21 @@ def convert(body, input_shapes, seed: int = 0, value_range=(-1.0, 1.0), samples:
     tmp.write_bytes(data)
     os.replace(tmp, path)
     return data
+
+
+_WARMED: set[str] = set()
+
+
+def warm_up(test_file: str) -> None:
+    """TensorFlow's converter aborts in a process with the ASan runtime
+    preloaded, as the test suite runs (tests/conftest.py). A test module that
+    converts models calls warm_up(__file__) first: its own `__main__`, which
+    converts every case it will need, runs once in a clean child process and
+    fills the cache that convert() then reads."""
+    if test_file in _WARMED or "libasan" not in os.environ.get("LD_PRELOAD", ""):
+        return
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    result = subprocess.run([sys.executable, test_file], env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"converting the models of {test_file} failed:\n{result.stderr[-3000:]}")
+    _WARMED.add(test_file)

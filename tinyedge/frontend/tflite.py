@@ -75,6 +75,53 @@ def _no_options(o) -> dict:
     return {}
 
 
+def _activation_options(o) -> dict:
+    """Options holding only a fused activation (MUL, SUB, L2_NORMALIZATION)."""
+    return {"activation": _activation(o)}
+
+
+def _leaky_relu_options(o) -> dict:
+    return {"alpha": float(o.alpha)}
+
+
+def _reducer_options(o) -> dict:
+    return {"keep_dims": bool(o.keepDims)}
+
+
+def _concatenation_options(o) -> dict:
+    return {"axis": int(o.axis), "activation": _activation(o)}
+
+
+def _strided_slice_options(o) -> dict:
+    return {"begin_mask": int(o.beginMask), "end_mask": int(o.endMask),
+            "ellipsis_mask": int(o.ellipsisMask), "new_axis_mask": int(o.newAxisMask),
+            "shrink_axis_mask": int(o.shrinkAxisMask), "offset": bool(o.offset)}
+
+
+def _split_options(o) -> dict:
+    return {"num_splits": int(o.numSplits)}
+
+
+def _pack_options(o) -> dict:
+    return {"count": int(o.valuesCount), "axis": int(o.axis)}
+
+
+def _unpack_options(o) -> dict:
+    return {"count": int(o.num), "axis": int(o.axis)}
+
+
+def _gather_options(o) -> dict:
+    return {"axis": int(o.axis), "batch_dims": int(o.batchDims)}
+
+
+def _block_options(o) -> dict:
+    return {"block_size": int(o.blockSize)}
+
+
+def _arg_options(o) -> dict:
+    return {"output_type": TENSOR_TYPES.get(o.outputType)}
+
+
 # Builtin operator -> (our op, options parser). Options default when absent.
 PARSERS = {
     schema.BuiltinOperator.CONV_2D: (OpKind.CONV_2D, _conv_options, schema.Conv2DOptionsT),
@@ -91,6 +138,44 @@ PARSERS = {
     schema.BuiltinOperator.SQUEEZE: (OpKind.SQUEEZE, _no_options, None),
     schema.BuiltinOperator.QUANTIZE: (OpKind.QUANTIZE, _no_options, None),
     schema.BuiltinOperator.DEQUANTIZE: (OpKind.DEQUANTIZE, _no_options, None),
+    schema.BuiltinOperator.PAD: (OpKind.PAD, _no_options, None),
+    schema.BuiltinOperator.PADV2: (OpKind.PADV2, _no_options, None),
+    schema.BuiltinOperator.MEAN: (OpKind.MEAN, _reducer_options, schema.ReducerOptionsT),
+    schema.BuiltinOperator.SUM: (OpKind.SUM, _reducer_options, schema.ReducerOptionsT),
+    schema.BuiltinOperator.CONCATENATION: (OpKind.CONCATENATION, _concatenation_options,
+                                           schema.ConcatenationOptionsT),
+    schema.BuiltinOperator.TRANSPOSE: (OpKind.TRANSPOSE, _no_options, None),
+    schema.BuiltinOperator.STRIDED_SLICE: (OpKind.STRIDED_SLICE, _strided_slice_options,
+                                           schema.StridedSliceOptionsT),
+    schema.BuiltinOperator.SLICE: (OpKind.SLICE, _no_options, None),
+    schema.BuiltinOperator.SPLIT: (OpKind.SPLIT, _split_options, schema.SplitOptionsT),
+    schema.BuiltinOperator.SPLIT_V: (OpKind.SPLIT_V, _split_options, schema.SplitVOptionsT),
+    schema.BuiltinOperator.PACK: (OpKind.PACK, _pack_options, schema.PackOptionsT),
+    schema.BuiltinOperator.UNPACK: (OpKind.UNPACK, _unpack_options, schema.UnpackOptionsT),
+    schema.BuiltinOperator.GATHER: (OpKind.GATHER, _gather_options, schema.GatherOptionsT),
+    schema.BuiltinOperator.DEPTH_TO_SPACE: (OpKind.DEPTH_TO_SPACE, _block_options,
+                                            schema.DepthToSpaceOptionsT),
+    schema.BuiltinOperator.SPACE_TO_DEPTH: (OpKind.SPACE_TO_DEPTH, _block_options,
+                                            schema.SpaceToDepthOptionsT),
+    schema.BuiltinOperator.ARG_MAX: (OpKind.ARG_MAX, _arg_options, schema.ArgMaxOptionsT),
+    schema.BuiltinOperator.ARG_MIN: (OpKind.ARG_MIN, _arg_options, schema.ArgMinOptionsT),
+    schema.BuiltinOperator.MUL: (OpKind.MUL, _activation_options, schema.MulOptionsT),
+    schema.BuiltinOperator.SUB: (OpKind.SUB, _activation_options, schema.SubOptionsT),
+    schema.BuiltinOperator.SQUARED_DIFFERENCE: (OpKind.SQUARED_DIFFERENCE, _no_options, None),
+    schema.BuiltinOperator.MAXIMUM: (OpKind.MAXIMUM, _no_options, None),
+    schema.BuiltinOperator.MINIMUM: (OpKind.MINIMUM, _no_options, None),
+    schema.BuiltinOperator.LOGISTIC: (OpKind.LOGISTIC, _no_options, None),
+    schema.BuiltinOperator.TANH: (OpKind.TANH, _no_options, None),
+    schema.BuiltinOperator.HARD_SWISH: (OpKind.HARD_SWISH, _no_options, None),
+    schema.BuiltinOperator.RELU: (OpKind.RELU, _no_options, None),
+    schema.BuiltinOperator.RELU6: (OpKind.RELU6, _no_options, None),
+    schema.BuiltinOperator.LEAKY_RELU: (OpKind.LEAKY_RELU, _leaky_relu_options,
+                                        schema.LeakyReluOptionsT),
+    schema.BuiltinOperator.PRELU: (OpKind.PRELU, _no_options, None),
+    schema.BuiltinOperator.ELU: (OpKind.ELU, _no_options, None),
+    schema.BuiltinOperator.RSQRT: (OpKind.RSQRT, _no_options, None),
+    schema.BuiltinOperator.L2_NORMALIZATION: (OpKind.L2_NORMALIZATION, _activation_options,
+                                              schema.L2NormOptionsT),
 }
 
 

@@ -53,6 +53,15 @@ class TensorArg:
 
 
 @dataclass(frozen=True)
+class TensorListArg:
+    """Pass an array of tensor data pointers (CONCATENATION inputs, SPLIT
+    outputs); `writable` for output pointers."""
+
+    tensors: tuple
+    writable: bool = False
+
+
+@dataclass(frozen=True)
 class IntArg:
     value: int
 
@@ -124,12 +133,19 @@ def check_activation(node: Node, problems: list[str], allowed=("NONE", "RELU", "
 
 # Builtin ops that appear in int8 models but that TFLite Micro itself cannot
 # run in int8: tinyedge does not invent semantics for them.
-NOT_IN_TFLITE_MICRO: dict[str, str] = {}
+NOT_IN_TFLITE_MICRO: dict[str, str] = {
+    "EXP": "TFLite Micro's EXP kernel accepts float32 only (no int8 path)",
+    "SQUARE": "TFLite Micro's SQUARE kernel accepts float32 only (no int8 path)",
+}
 
 
 def registry() -> dict:
     from tinyedge.ops import add, conv2d, depthwise_conv2d, fully_connected, pool2d, quantize, \
         reshape, softmax
+    from tinyedge.ops import arg_max, concatenation, depth_space, gather, pad, reduce, slice, \
+        split, transpose
+    from tinyedge.ops import elu, hard_swish, l2_normalization, leaky_relu, logistic, \
+        maximum_minimum, mul, prelu, relu, rsqrt, squared_difference, sub
     return {
         OpKind.CONV_2D: conv2d,
         OpKind.DEPTHWISE_CONV_2D: depthwise_conv2d,
@@ -142,4 +158,36 @@ def registry() -> dict:
         OpKind.SQUEEZE: reshape,
         OpKind.QUANTIZE: quantize,
         OpKind.DEQUANTIZE: quantize,
+        OpKind.PAD: pad,
+        OpKind.PADV2: pad,
+        OpKind.MEAN: reduce,
+        OpKind.SUM: reduce,
+        OpKind.CONCATENATION: concatenation,
+        OpKind.PACK: concatenation,
+        OpKind.TRANSPOSE: transpose,
+        OpKind.STRIDED_SLICE: slice,
+        OpKind.SLICE: slice,
+        OpKind.SPLIT: split,
+        OpKind.SPLIT_V: split,
+        OpKind.UNPACK: split,
+        OpKind.GATHER: gather,
+        OpKind.DEPTH_TO_SPACE: depth_space,
+        OpKind.SPACE_TO_DEPTH: depth_space,
+        OpKind.ARG_MAX: arg_max,
+        OpKind.ARG_MIN: arg_max,
+        OpKind.MUL: mul,
+        OpKind.SUB: sub,
+        OpKind.SQUARED_DIFFERENCE: squared_difference,
+        OpKind.MAXIMUM: maximum_minimum,
+        OpKind.MINIMUM: maximum_minimum,
+        OpKind.LOGISTIC: logistic,
+        OpKind.TANH: logistic,
+        OpKind.HARD_SWISH: hard_swish,
+        OpKind.RELU: relu,
+        OpKind.RELU6: relu,
+        OpKind.LEAKY_RELU: leaky_relu,
+        OpKind.PRELU: prelu,
+        OpKind.ELU: elu,
+        OpKind.RSQRT: rsqrt,
+        OpKind.L2_NORMALIZATION: l2_normalization,
     }

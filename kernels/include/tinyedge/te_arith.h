@@ -145,23 +145,24 @@ static inline int32_t te_exp_on_interval_m025_0(int32_t a)
     return exp_minus_one_eighth + te_srdhm(exp_minus_one_eighth, x + poly);
 }
 
-/* gemmlowp exp_on_negative_values for a Q5.26 input a <= 0; the result is
- * Q0.31. exp(a) = exp(a mod 1/4 - 1/4) * prod exp(-2^k) over the bits of
- * the remainder. */
-static inline int32_t te_exp_on_negative_values_q5(int32_t a)
+/* gemmlowp exp_on_negative_values for an input a <= 0 with integer_bits
+ * integer bits (integer_bits in [1, 5]); the result is Q0.31.
+ * exp(a) = exp(a mod 1/4 - 1/4) * prod exp(-2^k) over the bits of the
+ * remainder. */
+static inline int32_t te_exp_on_negative_values(int32_t a, int integer_bits)
 {
     /* exp(-2^k) in Q0.31 for k = -2 .. 4 */
     static const int32_t exp_of_minus_pot[7] = {
         1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
-    const int fractional_bits = 26;
+    const int fractional_bits = 31 - integer_bits;
     const int32_t one_quarter = (int32_t)1 << (fractional_bits - 2);
     const int32_t a_mod_quarter_minus_quarter =
         (int32_t)((uint32_t)a & (uint32_t)(one_quarter - 1)) - one_quarter;
     const int32_t remainder = a_mod_quarter_minus_quarter - a;
-    int32_t result =
-        te_exp_on_interval_m025_0(te_fp_rescale(a_mod_quarter_minus_quarter, 5, 0));
+    int32_t result = te_exp_on_interval_m025_0(
+        te_fp_rescale(a_mod_quarter_minus_quarter, integer_bits, 0));
     int k;
-    for (k = 0; k < 7; k++) {
+    for (k = 0; k < 7 && k - 2 < integer_bits; k++) {
         const int bit = fractional_bits - 2 + k;
         if (((uint32_t)remainder >> bit) & 1u) {
             result = te_srdhm(result, exp_of_minus_pot[k]);
@@ -173,9 +174,16 @@ static inline int32_t te_exp_on_negative_values_q5(int32_t a)
     return result;
 }
 
-/* gemmlowp one_over_one_plus_x_for_x_in_0_1: a and the result are Q0.31.
- * Newton-Raphson on the half denominator, in Q2.29. */
-static inline int32_t te_one_over_one_plus_x(int32_t a)
+/* exp_on_negative_values for a Q5.26 input (the softmax format). */
+static inline int32_t te_exp_on_negative_values_q5(int32_t a)
+{
+    return te_exp_on_negative_values(a, 5);
+}
+
+/* The Newton-Raphson step of gemmlowp's one_over_one_plus_x_for_x_in_0_1
+ * and one_minus_x_over_one_plus_x_for_x_in_0_1: for a in Q0.31, returns
+ * 1 / ((1 + a) / 2) in Q2.29. */
+static inline int32_t te_reciprocal_of_half_one_plus_x_q2(int32_t a)
 {
     const int32_t forty_eight_over_17 = 1515870810;     /* Q2.29 */
     const int32_t minus_thirty_two_over_17 = -1010580540; /* Q2.29 */
@@ -189,8 +197,47 @@ static inline int32_t te_one_over_one_plus_x(int32_t a)
         /* Q2 * Q2 is Q4; rescale back to Q2 */
         x = x + te_fp_rescale(te_srdhm(x, one_minus), 4, 2);
     }
+    return x;
+}
+
+/* gemmlowp one_over_one_plus_x_for_x_in_0_1: a and the result are Q0.31. */
+static inline int32_t te_one_over_one_plus_x(int32_t a)
+{
     /* x / 2 read as Q1, rescaled to Q0 */
-    return te_fp_rescale(x, 1, 0);
+    return te_fp_rescale(te_reciprocal_of_half_one_plus_x_q2(a), 1, 0);
+}
+
+/* gemmlowp one_minus_x_over_one_plus_x_for_x_in_0_1: a and the result are
+ * Q0.31: 2 / (1 + a) - 1. */
+static inline int32_t te_one_minus_x_over_one_plus_x(int32_t a)
+{
+    const int32_t one_q2 = (int32_t)1 << 29;
+    return te_fp_rescale(te_reciprocal_of_half_one_plus_x_q2(a) - one_q2, 2, 0);
+}
+
+/* gemmlowp logistic of a Q4.27 value; the result is Q0.31. */
+static inline int32_t te_logistic_q4(int32_t a)
+{
+    int32_t abs_a, positive;
+    if (a == 0) {
+        return (int32_t)1 << 30; /* one half */
+    }
+    /* callers keep |a| well inside int32 (TFLite's input radius) */
+    abs_a = a > 0 ? a : -a;
+    positive = te_one_over_one_plus_x(te_exp_on_negative_values(-abs_a, 4));
+    return a > 0 ? positive : INT32_MAX - positive;
+}
+
+/* gemmlowp tanh of a Q4.27 value; the result is Q0.31. tanh(|a|) is
+ * (1 - exp(-2|a|)) / (1 + exp(-2|a|)); -|a| read as Q5.26 is -2|a|. */
+static inline int32_t te_tanh_q4(int32_t a)
+{
+    int32_t t;
+    if (a == 0) {
+        return 0;
+    }
+    t = te_one_minus_x_over_one_plus_x(te_exp_on_negative_values(a < 0 ? a : -a, 5));
+    return a < 0 ? -t : t;
 }
 
 /* TFLite GetReciprocal: for x > 0 in Q(x_integer_bits), returns 1/x as a
@@ -204,6 +251,45 @@ static inline int32_t te_get_reciprocal(int32_t x, int x_integer_bits,
     const int32_t shifted_minus_one = te_wrap_s32(shifted - 0x80000000u);
     *num_bits_over_unit = x_integer_bits - headroom_plus_one;
     return te_one_over_one_plus_x(shifted_minus_one);
+}
+
+/* TFLite GetInvSqrtQuantizedMultiplierExp (with reverse_shift -1):
+ * 1 / sqrt(x) for x >= 0 as *multiplier * 2^(*shift - 31), *shift a left
+ * shift (<= 0 except for tiny x). x <= 1 gives (INT32_MAX, 0), as TFLite.
+ * Newton-Raphson in Q3.28, five steps from 1. */
+static inline void te_inv_sqrt_multiplier_exp(int32_t x, int32_t *multiplier, int32_t *shift)
+{
+    const int32_t half_three = ((int32_t)1 << 28) + ((int32_t)1 << 27); /* 1.5 in Q3.28 */
+    const int32_t half_sqrt_2 = 1518500250;                             /* Q0.31 */
+    int32_t right_shift = 11;
+    int32_t half_input, y;
+    int pairs, i;
+    if (x <= 1) {
+        *multiplier = INT32_MAX;
+        *shift = 0;
+        return;
+    }
+    while (x >= ((int32_t)1 << 29)) {
+        x /= 4;
+        right_shift++;
+    }
+    pairs = (te_clz_u32((uint32_t)x) - 1) / 2 - 1;
+    right_shift -= pairs;
+    x = (int32_t)((uint32_t)x << (2 * pairs)); /* now in [2^27, 2^29) */
+    half_input = te_rdbpot(x >> 1, 1);
+    y = (int32_t)1 << 28; /* 1.0 in Q3.28 */
+    for (i = 0; i < 5; i++) {
+        /* Q3 * Q3 * Q3 is Q9, back to Q3; Q3 * Q3 is Q6, back to Q3 */
+        const int32_t y3 = te_fp_rescale(te_srdhm(te_srdhm(y, y), y), 9, 3);
+        y = te_fp_rescale(te_srdhm(half_three, y) - te_srdhm(half_input, y3), 6, 3);
+    }
+    y = te_srdhm(y, half_sqrt_2);
+    if (right_shift < 0) {
+        y = te_wrap_s32((uint32_t)y << (-right_shift));
+        right_shift = 0;
+    }
+    *multiplier = y;
+    *shift = -right_shift;
 }
 
 #endif /* TINYEDGE_TE_ARITH_H */

@@ -102,6 +102,119 @@ te_status te_requantize_u8_s8(const te_requantize_params *params, int32_t size,
 te_status te_requantize_s8_u8(const te_requantize_params *params, int32_t size,
                               const int8_t *input, uint8_t *output);
 
+/* Strided copy of int8 elements (TRANSPOSE, SLICE, STRIDED_SLICE,
+ * DEPTH_TO_SPACE, SPACE_TO_DEPTH): see te_strided_copy_params. Each element
+ * is read just before it is written, in output order, so the output may
+ * overlap the input as far as the planner's rule allows. */
+te_status te_strided_copy_s8(const te_strided_copy_params *params,
+                             const int8_t *input, int8_t *output);
+
+/* PAD / PADV2, int8: a raw copy of the input (no requantization, as TFLite
+ * Micro) surrounded by pad_value. Output rows are written in order; the
+ * output may overlap the input as far as the planner's rule allows. */
+te_status te_pad_s8(const te_pad_params *params, const int8_t *input, int8_t *output);
+
+/* MEAN and SUM, int8 (see te_reduce_params). Needs no scratch: each output
+ * element sums its reduced block directly. */
+te_status te_mean_s8(const te_reduce_params *params, const int8_t *input, int8_t *output);
+
+/* CONCATENATION / PACK, int8 raw bytes (TFLite Micro does not requantize):
+ * inputs holds params->count pointers. The output may overlap an input as far
+ * as the planner's rule allows (each piece is moved with memmove). */
+te_status te_concatenation_s8(const te_concat_params *params, const int8_t *const *inputs,
+                              int8_t *output);
+
+/* SPLIT / SPLIT_V / UNPACK, int8: outputs holds params->count pointers, none
+ * overlapping the input. */
+te_status te_split_s8(const te_concat_params *params, const int8_t *input,
+                      int8_t *const *outputs);
+
+/* GATHER, int8 values, int32 positions (see te_gather_params). A position
+ * outside [0, axis_size) stops the kernel with TE_ARG_ERROR, as TFLite Micro
+ * fails the invocation. */
+te_status te_gather_s8(const te_gather_params *params, const int32_t *positions,
+                       const int8_t *input, int8_t *output);
+
+/* ARG_MAX / ARG_MIN, int8 in, int32 indices out [outer, inner]; ties keep the
+ * first index. */
+te_status te_arg_max_s8(const te_arg_params *params, const int8_t *input, int32_t *output);
+
+/* Binary elementwise int8 ops with numpy broadcasting described by shape
+ * (rank <= TE_MAX_RANK, see te_elementwise_shape). The output may be the
+ * same buffer as an input of the output's size (element k of each input is
+ * read before element k of the output is written).
+ *
+ * MUL: params->input*_offset in [-127, 128], output_shift in [-31, 30]. */
+te_status te_mul_s8(const te_mul_params *params, const te_elementwise_shape *shape,
+                    const int8_t *input1, const int8_t *input2, int8_t *output);
+
+/* SUB: TFLite's general path (te_add_params, left_shift 20, shifts <= 0). */
+te_status te_sub_s8(const te_add_params *params, const te_elementwise_shape *shape,
+                    const int8_t *input1, const int8_t *input2, int8_t *output);
+
+/* SQUARED_DIFFERENCE: te_add_params with left_shift 7 (at most), input
+ * shifts <= 0, output_shift in [-31, 30], activation range [-128, 127]. */
+te_status te_squared_difference_s8(const te_add_params *params,
+                                   const te_elementwise_shape *shape,
+                                   const int8_t *input1, const int8_t *input2,
+                                   int8_t *output);
+
+/* MAXIMUM and MINIMUM of the raw int8 values (inputs and output share one
+ * quantization). */
+te_status te_maximum_s8(const te_elementwise_shape *shape,
+                        const int8_t *input1, const int8_t *input2, int8_t *output);
+te_status te_minimum_s8(const te_elementwise_shape *shape,
+                        const int8_t *input1, const int8_t *input2, int8_t *output);
+
+/* PRELU: alpha broadcasts against input as input2 of shape (usually one
+ * alpha per channel). */
+te_status te_prelu_s8(const te_prelu_params *params, const te_elementwise_shape *shape,
+                      const int8_t *input, const int8_t *alpha, int8_t *output);
+
+/* Unary elementwise int8 ops over size elements; the output may be the
+ * same buffer as the input.
+ *
+ * LOGISTIC: output scale 1/256, zero point -128. */
+te_status te_logistic_s8(const te_sigmoid_params *params, int32_t size,
+                         const int8_t *input, int8_t *output);
+
+/* TANH: output scale 1/128, zero point 0. */
+te_status te_tanh_s8(const te_sigmoid_params *params, int32_t size,
+                     const int8_t *input, int8_t *output);
+
+/* HARD_SWISH: x * relu6(x + 3) / 6 in TFLite's 16-bit fixed point. */
+te_status te_hard_swish_s8(const te_hard_swish_params *params, int32_t size,
+                           const int8_t *input, int8_t *output);
+
+/* RELU (rescaled to the output's quantization, then clamped). */
+te_status te_relu_s8(const te_relu_params *params, int32_t size,
+                     const int8_t *input, int8_t *output);
+
+/* RELU6 as TFLite Micro: the raw input clamped to [lower, upper] (the
+ * input's 0 and 6), lower <= upper in [-128, 127]. */
+te_status te_relu6_s8(int32_t lower, int32_t upper, int32_t size,
+                      const int8_t *input, int8_t *output);
+
+/* LEAKY_RELU (alpha may be negative or above one). */
+te_status te_leaky_relu_s8(const te_leaky_relu_params *params, int32_t size,
+                           const int8_t *input, int8_t *output);
+
+/* Any int8 -> int8 function by a 256-entry table: output = table[input + 128]
+ * (ELU, whose table TFLite Micro builds in float at preparation time). */
+te_status te_lut_s8(const int8_t *table, int32_t size, const int8_t *input, int8_t *output);
+
+/* RSQRT: inputs below input_zero_point (negative reals) make it return
+ * TE_ARG_ERROR before writing anything, as TFLite Micro fails the
+ * invocation; output_shift - 20 >= -31. */
+te_status te_rsqrt_s8(const te_rsqrt_params *params, int32_t size,
+                      const int8_t *input, int8_t *output);
+
+/* L2_NORMALIZATION over the last dimension: input and output [outer, depth],
+ * depth in [1, 33025]; output scale 1/128, zero point 0. The output may be
+ * the same buffer as the input (a row is summed before any of it is written). */
+te_status te_l2_normalization_s8(int32_t input_zero_point, int32_t outer_size, int32_t depth,
+                                 const int8_t *input, int8_t *output);
+
 #ifdef __cplusplus
 }
 #endif
