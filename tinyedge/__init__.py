@@ -8,6 +8,6 @@ KERNELS_DIR = ROOT / "kernels"
 TEMPLATES_DIR = ROOT / "templates"
 
 from tinyedge.errors import TinyEdgeError  # noqa: E402
-from tinyedge.api import CompiledModel, compile, load  # noqa: E402,A004
+from tinyedge.api import CompiledModel, compile, load, quantize  # noqa: E402,A004
 
-__all__ = ["CompiledModel", "TinyEdgeError", "compile", "load", "__version__"]
+__all__ = ["CompiledModel", "TinyEdgeError", "compile", "load", "quantize", "__version__"]

@@ -193,10 +193,18 @@ def _replace_dir(staging: Path, out_dir: Path) -> None:
 
 
 def compile(model, out_dir, target: str = "generic", name: str | None = None,  # noqa: A001
-            ram_limit: int | None = None) -> "CompiledModel":
+            ram_limit: int | None = None, calibration=None,
+            io_type: str = "int8") -> "CompiledModel":
     """Compile a .tflite model (a path or its bytes) into C sources in out_dir.
-    ram_limit (bytes) fails the compile when the arena does not fit it."""
+    ram_limit (bytes) fails the compile when the arena does not fit it.
+    A float Keras model (object, .keras/.h5 file, SavedModel folder) is first
+    quantized with `calibration` data (see quantize()), then compiled."""
     get_target(target)
+    if calibration is not None or _is_float_model(model):
+        from tinyedge.frontend import keras as keras_frontend
+        source = keras_frontend._load_source(model)
+        model = keras_frontend._quantize(source, calibration, io_type, quiet=True)
+        name = name or source.name
     data, default_name = _read_model(model)
     name = model_name(name) if name else default_name
     source = Path(model).name if not isinstance(model, (bytes, bytearray, memoryview)) else name
@@ -218,6 +226,40 @@ def compile(model, out_dir, target: str = "generic", name: str | None = None,  #
         if staging.exists():
             shutil.rmtree(staging)
     return CompiledModel(out_dir, report)
+
+
+def _is_float_model(model) -> bool:
+    from tinyedge.frontend.keras import is_keras_model, is_keras_path
+    return is_keras_model(model) or is_keras_path(model)
+
+
+def quantize(model, calibration, out_path=None, io_type: str = "int8",
+             quiet: bool = False) -> bytes:
+    """Full-integer post-training quantization of a float Keras model (object,
+    .keras/.h5 file or SavedModel folder) with calibration data (an array whose
+    first axis is the samples; a list/tuple/dict of arrays or an .npz for
+    several inputs; or an .npy/.npz path). Batch size 1, int8 inside,
+    `io_type` ("int8", "uint8" or "float32") at the edges, per-channel weights.
+    Returns the .tflite bytes; out_path, if given, is written atomically."""
+    from tinyedge.frontend import keras as keras_frontend
+    data = keras_frontend.quantize(model, calibration, io_type=io_type, quiet=quiet)
+    if out_path is not None:
+        write_atomic(Path(out_path), data)
+    return data
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def load(out_dir) -> "CompiledModel":

@@ -1,4 +1,4 @@
-"""The command line: tinyedge compile | run | inspect | ops.
+"""The command line: tinyedge compile | run | inspect | ops | bench.
 
 Every error a user can cause is printed as one line `tinyedge: error: ...`
 with a non-zero exit code (see EXIT CODES below); no traceback.
@@ -20,7 +20,9 @@ EXIT_CODES = """exit codes:
   4  the model uses ops, types or options tinyedge does not support
   5  the model does not fit the target's RAM or flash budget
   6  the C compiler failed
-  7  verification against TFLite Micro found differing bytes
+  7  verification against TFLite Micro (or, for bench, the host run) found differing bytes
+  8  a needed tool is missing (arm-none-eabi-gcc, qemu-system-arm, gcc)
+  9  the firmware did not run to its end under QEMU (timeout, fault, failed invoke)
 """
 
 
@@ -143,6 +145,56 @@ def cmd_ops(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    import json
+
+    import tinyedge
+    from tinyedge.errors import FirmwareMismatchError
+    from tinyedge.firmware import bench, format_bench
+
+    model = tinyedge.load(args.folder)
+    try:
+        result = bench(model, args.target, seed=args.seed, build_dir=args.build_dir,
+                       timeout=args.timeout, opt=f"-{args.opt}")
+    except FirmwareMismatchError as exc:
+        if args.json:
+            print(json.dumps(exc.result))
+        raise
+    if not args.per_layer:
+        del result["layers"]
+    print(json.dumps(result) if args.json else format_bench(result, args.per_layer))
+    return 0
+
+
+def cmd_quantize(args) -> int:
+    import json
+
+    from tinyedge.api import write_atomic
+    from tinyedge.frontend import keras as keras_frontend
+
+    source = keras_frontend._load_source(args.model)
+    data = keras_frontend._quantize(source, args.calibration, args.io_type, quiet=args.quiet)
+    output = Path(args.output or Path(args.model).with_suffix("").name + "_int8.tflite")
+    write_atomic(output, data)
+    print(f"model      {source.name} ({args.model})")
+    print("\n".join(keras_frontend.summary(data)))
+    print(f"written    {output} ({_format_bytes(len(data))})")
+    if args.report is not None:
+        samples = args.holdout if args.holdout else args.calibration
+        report = keras_frontend.quantization_report(source, data, samples,
+                                                    holdout=bool(args.holdout))
+        print()
+        print(keras_frontend.format_report(report))
+        if not args.holdout:
+            print("note: no --holdout given; the report uses the calibration samples")
+        report_path = Path(args.report if isinstance(args.report, str)
+                           else output.with_name(output.stem + "_report.json"))
+        write_atomic(report_path, (json.dumps(keras_frontend.report_json(report), indent=2)
+                                   + "\n").encode())
+        print(f"written    {report_path}")
+    return 0
+
+
 def _quant_text(t) -> str:
     if t.quant is None:
         return ""
@@ -197,6 +249,38 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ops", help="print the supported ops and their constraints")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.set_defaults(func=cmd_ops)
+
+    from tinyedge.firmware import BOARDS, DEFAULT_TIMEOUT, OPT_LEVELS
+    p = sub.add_parser("bench", help="build, run and measure a compiled model on an emulated "
+                                     "Cortex-M (QEMU)")
+    p.add_argument("folder", help="a folder written by `tinyedge compile`")
+    p.add_argument("--target", default="cortex-m4", choices=sorted(BOARDS))
+    p.add_argument("--per-layer", action="store_true", help="also give instructions per layer")
+    p.add_argument("--json", action="store_true", help="print every figure as one JSON object")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    p.add_argument("--opt", default="O2", choices=[o[1:] for o in OPT_LEVELS],
+                   help="optimization level of the firmware build (default O2)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"give up on QEMU after this long (default {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--build-dir", metavar="DIR",
+                   help="keep the firmware sources, ELF and map file here")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("quantize", help="quantize a float Keras model to a full-integer .tflite")
+    p.add_argument("model", help="a .keras or .h5 file, or a SavedModel folder")
+    p.add_argument("--calibration", required=True, metavar="DATA.npy",
+                   help="representative inputs, first axis = samples (.npz for several inputs)")
+    p.add_argument("-o", "--output", metavar="OUT.tflite",
+                   help="output file (default: MODEL_int8.tflite in the current folder)")
+    p.add_argument("--io-type", default="int8", choices=["int8", "uint8", "float32"],
+                   help="type of the model's inputs and outputs (default int8)")
+    p.add_argument("--report", nargs="?", const=True, metavar="REPORT.json",
+                   help="print the quantization report (SQNR per layer, top-1 agreement) and "
+                        "write it as JSON (default: OUT_report.json)")
+    p.add_argument("--holdout", metavar="HELD.npy",
+                   help="held-out samples for --report (default: the calibration samples)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_quantize)
     return parser
 
 

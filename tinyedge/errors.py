@@ -35,3 +35,19 @@ class VerificationError(TinyEdgeError):
     """The generated C disagrees with TFLite Micro."""
 
     exit_code = 7
+
+
+class FirmwareMismatchError(VerificationError):
+    """The firmware's outputs on the emulated target differ from the host run."""
+
+
+class ToolchainError(TinyEdgeError):
+    """A tool the firmware build or run needs (arm-none-eabi-gcc, QEMU) is missing."""
+
+    exit_code = 8
+
+
+class EmulatorError(TinyEdgeError):
+    """The firmware did not run to its end under QEMU (timeout, fault, failed invoke)."""
+
+    exit_code = 9

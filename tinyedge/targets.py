@@ -13,6 +13,9 @@ class Target:
     cflags: tuple[str, ...]
     ram_bytes: int | None  # None: no budget
     flash_bytes: int | None
+    # Folders under kernels/src/ whose sources replace the reference kernel of the
+    # same file name in a firmware build for this target, searched in order.
+    kernel_dirs: tuple[str, ...] = ()
 
 
 KB = 1024
@@ -20,12 +23,14 @@ TARGETS = {t.name: t for t in [
     Target("generic", "portable C99, no budget", (), None, None),
     Target("cortex-m0plus", "Cortex-M0+ (ARMv6-M)", ("-mcpu=cortex-m0plus", "-mthumb"),
            256 * KB, 1024 * KB),
+    Target("cortex-m3", "Cortex-M3 (ARMv7-M)", ("-mcpu=cortex-m3", "-mthumb"),
+           1024 * KB, 2048 * KB),
     Target("cortex-m4", "Cortex-M4F (ARMv7E-M, DSP)",
            ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
-           1024 * KB, 2048 * KB),
+           1024 * KB, 2048 * KB, ("armv7em",)),
     Target("cortex-m7", "Cortex-M7 (ARMv7E-M, DSP)",
            ("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"),
-           1024 * KB, 2048 * KB),
+           1024 * KB, 2048 * KB, ("armv7em",)),
     Target("cortex-m55", "Cortex-M55 (ARMv8.1-M, Helium)",
            ("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"), 1024 * KB, 2048 * KB),
 ]}

@@ -249,6 +249,17 @@ def _tensor(model, index: int, t, problems: list[str]) -> Tensor:
         raise ModelFormatError(f"corrupt TFLite model: tensor {index} '{name}' refers to buffer "
                                f"{t.buffer}, but the model has {len(model.buffers)} buffers")
     buffer = model.buffers[t.buffer]
+    # TFLite Micro gives variable tensors (state kept between invocations) a
+    # zeroed place in its arena, whatever their buffer holds.
+    if t.isVariable:
+        problems.append(f"tensor {index} '{name}' is a variable (state kept between calls), "
+                        "which tinyedge does not support yet")
+    if t.sparsity is not None:
+        problems.append(f"tensor {index} '{name}' is stored sparse, which tinyedge does not "
+                        "support yet; convert the model with dense weights")
+    if t.quantization is not None and t.quantization.detailsType:
+        problems.append(f"tensor {index} '{name}' uses custom quantization, which tinyedge "
+                        "does not support")
     if buffer.offset:
         problems.append(f"tensor {index} '{name}' keeps its data outside the flatbuffer "
                         "(models over 2 GB are not supported)")
@@ -314,9 +325,8 @@ def read_tflite(data: bytes, name: str = "model") -> Graph:
         nodes.append(Node(kind=kind, inputs=inputs, outputs=outputs,
                           options=parse_options(options), index=index))
     if unsupported:
-        supported = ", ".join(sorted(kind.name for kind, _, _ in PARSERS.values()))
         problems.insert(0, "unsupported ops: " + ", ".join(unsupported)
-                        + f" (tinyedge compiles {supported})")
+                        + " (`tinyedge ops` lists what tinyedge compiles)")
     if problems:
         raise UnsupportedModelError("; ".join(problems))
 
