@@ -171,3 +171,12 @@ def test_hostile_tensor_names_stay_in_their_comments(tmp_path):
     result = tinyedge("run", out, "--input", tmp_path / "x.npy")
     assert result.returncode == 0, result.stderr
     assert "evil" not in (out / "names.h").read_text().split("*/")[-1]
+
+
+def test_mobilenet_v2_is_too_big_for_an_earbud(shared_models, tmp_path):
+    model = shared_models / "tflm" / "mobilenet_v2_quantized_1x3x224x224.tflite"
+    result = tinyedge("compile", model, "-o", tmp_path / "out", "--target", "earbud")
+    assert_one_line_error(result, 5, "bytes of RAM and target earbud has 1,048,576",
+                          "needs")
+    assert not (tmp_path / "out").exists()
+    # tests/test_mobilenet_v2.py compiles it for the generic target and checks it bit for bit

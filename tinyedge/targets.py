@@ -33,6 +33,15 @@ TARGETS = {t.name: t for t in [
            1024 * KB, 2048 * KB, ("armv7em",)),
     Target("cortex-m55", "Cortex-M55 (ARMv8.1-M, Helium)",
            ("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"), 1024 * KB, 2048 * KB),
+    # Device classes: a core with the budget the model may take of a typical part.
+    Target("earbud", "earbud class: Cortex-M4F, 1 MB RAM, 2 MB flash",
+           ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
+           1024 * KB, 2048 * KB, ("armv7em",)),
+    Target("wearable", "wearable class: Cortex-M4F, 512 KB RAM, 1 MB flash",
+           ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
+           512 * KB, 1024 * KB, ("armv7em",)),
+    Target("sensor", "sensor class: Cortex-M0+, 256 KB RAM, 512 KB flash",
+           ("-mcpu=cortex-m0plus", "-mthumb"), 256 * KB, 512 * KB),
 ]}
 
 
