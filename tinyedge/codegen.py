@@ -114,7 +114,8 @@ def _io(tensors: list[Tensor], plan: MemoryPlan, names: _Names) -> list[dict]:
     return result
 
 
-def _environment() -> jinja2.Environment:
+def template_environment() -> jinja2.Environment:
+    """The Jinja2 environment of every generated file: templates/, StrictUndefined."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                               trim_blocks=True, lstrip_blocks=True, autoescape=False)
@@ -154,7 +155,7 @@ def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
         "inputs": inputs, "outputs": outputs, "layers": context_layers,
         "weights": weights, "kernel_files": kernel_files,
     }
-    env = _environment()
+    env = template_environment()
     files = {
         f"{name}.h": "model.h.j2",
         f"{name}.c": "model.c.j2",

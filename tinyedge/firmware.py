@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyedge import KERNELS_DIR, ROOT, __version__, host
-from tinyedge.codegen import _environment
+from tinyedge.codegen import template_environment
 from tinyedge.errors import (BudgetError, BuildError, EmulatorError, FirmwareMismatchError,
                              TinyEdgeError, ToolchainError)
 from tinyedge.ir import DType
@@ -193,7 +193,7 @@ def build_firmware(model, target: str, inputs: list[np.ndarray], build_dir: Path
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
 
-    env = _environment()
+    env = template_environment()
     context = {"version": __version__, "name": model.name, "board": board.machine,
                "seed": seed, "inputs": _io(model.inputs, inputs),
                "outputs": _io(model.outputs, None),

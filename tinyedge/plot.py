@@ -5,9 +5,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-import jinja2
-
-from tinyedge import TEMPLATES_DIR
+from tinyedge.codegen import template_environment
 from tinyedge.errors import TinyEdgeError
 from tinyedge.planner import MemoryPlan
 
@@ -39,10 +37,7 @@ def memory_svg(plan: MemoryPlan, steps: int, title: str) -> str:
                for v in range(0, arena + 1, max(1, _nice_step(arena)))]
     x_ticks = [{"x": round(LEFT + (s + 0.5) * x_scale, 2), "label": s}
                for s in range(0, steps, max(1, steps // 20))]
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
-                             undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True, autoescape=False)
-    return env.get_template("memory_plot.svg.j2").render(
+    return template_environment().get_template("memory_plot.svg.j2").render(
         width=WIDTH, height=HEIGHT, left=LEFT, right=RIGHT, top=TOP, bottom=BOTTOM,
         title=escape(title), boxes=boxes, y_ticks=y_ticks, x_ticks=x_ticks)
 
