@@ -1,0 +1,458 @@
+"""The ARMv7E-M DSP kernels (kernels/src/armv7em/) agree with the reference kernels
+(kernels/src/ref/) byte for byte on randomized cases, run on an emulated Cortex-M4 and
+Cortex-M7 (QEMU mps2-an386 / mps2-an500): one firmware links both versions (the reference
+built with its te_ functions renamed ref_te_...) and a harness that draws shapes (odd channel
+and pixel counts, padding, strides, dilation, groups, depth multipliers), per-tensor and
+per-channel requantization, offsets including 128 and -127, NULL and wrapping biases, and
+compares every output byte plus a guard band after the output."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tinyedge import KERNELS_DIR, __version__
+from tinyedge.codegen import template_environment
+from tinyedge.firmware import BOARDS, BUILD_FLAGS, WARNING_FLAGS
+from tinyedge.targets import get_target
+
+TOOLS = ("arm-none-eabi-gcc", "qemu-system-arm")
+pytestmark = pytest.mark.skipif(
+    any(shutil.which(t) is None for t in TOOLS),
+    reason="the Cortex-M toolchain or QEMU is not installed (scripts/setup.sh installs them)")
+
+ALL_KERNELS = {"conv": ("conv2d_s8.c", "te_conv2d_s8"),
+               "depthwise": ("depthwise_conv2d_s8.c", "te_depthwise_conv2d_s8"),
+               "fc": ("fully_connected_s8.c", "te_fully_connected_s8")}
+# The kernels that have an ARMv7E-M variant so far (depthwise and fully connected: to do).
+KERNELS = {k: ALL_KERNELS[k] for k in ("conv",)}
+CASES = 400
+
+HARNESS = r"""/* Randomized comparison of the ARMv7E-M DSP kernels (kernels/src/armv7em/)
+ * with the reference kernels (kernels/src/ref/, built with every te_ kernel
+ * renamed ref_te_...), run as firmware under QEMU by tests/test_dsp_kernels.py.
+ * Prints one line per differing case and "TE_DSP_DONE <cases> <failures>". */
+#include <stdint.h>
+#include <string.h>
+
+#include "te_firmware.h"
+#include "tinyedge/te_kernels.h"
+
+te_status ref_te_conv2d_s8(const te_conv_params *, const te_requant *, const te_dims *,
+                           const int8_t *, const te_dims *, const int8_t *, const int32_t *,
+                           const te_dims *, int8_t *);
+te_status ref_te_depthwise_conv2d_s8(const te_conv_params *, const te_requant *,
+                                     const te_dims *, const int8_t *, const te_dims *,
+                                     const int8_t *, const int32_t *, const te_dims *, int8_t *);
+te_status ref_te_fully_connected_s8(const te_fc_params *, const te_requant *, const te_dims *,
+                                    const int8_t *, const te_dims *, const int8_t *,
+                                    const int32_t *, const te_dims *, int8_t *);
+
+#define MAX_IN (2 * 12 * 12 * 72)
+#define MAX_FILTER (24 * 5 * 5 * 72)
+#define MAX_OUT (2 * 14 * 14 * 72)
+#define MAX_CH 256
+#define GUARD 64
+
+static int8_t in_buf[MAX_IN];
+static int8_t filter_buf[MAX_FILTER];
+static int32_t bias_buf[MAX_CH];
+static int32_t mult_buf[MAX_CH];
+static int32_t shift_buf[MAX_CH];
+static int8_t out_ref[MAX_OUT + GUARD];
+static int8_t out_opt[MAX_OUT + GUARD];
+static int8_t shared_ref[MAX_IN + MAX_OUT + GUARD];
+static int8_t shared_opt[MAX_IN + MAX_OUT + GUARD];
+
+static uint32_t rng_state = TE_DSP_SEED;
+
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return rng_state;
+}
+
+/* uniform in [lo, hi] */
+static int32_t range(int32_t lo, int32_t hi)
+{
+    return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1));
+}
+
+static void put_num(int32_t v)
+{
+    char text[16];
+    int i = 15;
+    uint32_t u = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
+    text[i] = 0;
+    do {
+        text[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0) {
+        text[--i] = '-';
+    }
+    te_write(text + i);
+    te_write(" ");
+}
+
+static void fill(int8_t *p, int32_t n)
+{
+    int32_t i;
+    const int mode = (int)range(0, 5);
+    for (i = 0; i < n; i++) {
+        p[i] = (int8_t)(mode == 0 ? (range(0, 1) ? -128 : 127) : range(-128, 127));
+    }
+}
+
+static void fill_quant(te_requant *quant, int32_t channels, int32_t *bias_out_null)
+{
+    int32_t i;
+    quant->count = range(0, 1) ? 1 : channels;
+    for (i = 0; i < channels; i++) {
+        mult_buf[i] = range(0, 15) == 0 ? 0 : (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+        shift_buf[i] = range(0, 7) == 0 ? range(-31, 30) : range(-12, 1);
+        switch (range(0, 5)) {
+        case 0: bias_buf[i] = (int32_t)rnd(); break; /* wraps the accumulator */
+        case 1: bias_buf[i] = INT32_MAX - range(0, 3000); break;
+        default: bias_buf[i] = range(-40000, 40000); break;
+        }
+    }
+    quant->multipliers = mult_buf;
+    quant->shifts = shift_buf;
+    *bias_out_null = range(0, 4) == 0;
+}
+
+static int32_t pick_input_offset(void)
+{
+    switch (range(0, 4)) {
+    case 0: return 128;
+    case 1: return -127;
+    case 2: return 0;
+    default: return range(-127, 128);
+    }
+}
+
+static void pick_activation(int32_t *lo, int32_t *hi, int32_t *out_off)
+{
+    *out_off = range(-128, 127);
+    if (range(0, 1)) {
+        *lo = -128;
+        *hi = 127;
+    } else {
+        *lo = range(-128, 127);
+        *hi = range(*lo, 127);
+    }
+}
+
+static int32_t failures;
+
+static void compare(const char *kernel, int32_t index, te_status a, te_status b, int32_t n)
+{
+    if (a != b || memcmp(out_ref, out_opt, (size_t)(n + GUARD)) != 0) {
+        int32_t i = 0;
+        while (i < n + GUARD && out_ref[i] == out_opt[i]) {
+            i++;
+        }
+        te_write("TE_DSP_MISMATCH ");
+        te_write(kernel);
+        te_write(" ");
+        put_num(index);
+        put_num(a);
+        put_num(b);
+        put_num(i);
+        te_write("\n");
+        failures++;
+    }
+}
+
+#if TE_DSP_CONV
+static void conv_case(int32_t index)
+{
+    te_conv_params p;
+    te_requant quant;
+    te_dims in, f, out;
+    int32_t groups, cout, bias_null, n_in, n_f, n_out, eff_h, eff_w;
+    te_status a, b;
+    const int pointwise = range(0, 2) == 0;
+    memset(&p, 0, sizeof p);
+    in.n = range(0, 5) == 0 ? 2 : 1;
+    in.h = range(1, 9);
+    in.w = range(1, 9);
+    groups = range(0, 5) == 0 && !pointwise ? range(2, 3) : 1;
+    in.c = groups * (range(0, 3) == 0 ? range(8, 24) : range(1, 12));
+    if (range(0, 3) == 0 && groups == 1) {
+        in.c = range(32, 72);
+    }
+    f.c = in.c / groups;
+    cout = groups * range(1, 24 / groups);
+    f.n = cout;
+    if (pointwise) {
+        f.h = f.w = 1;
+        p.stride_h = p.stride_w = 1;
+        p.dilation_h = p.dilation_w = 1;
+        out.h = in.h;
+        out.w = in.w;
+    } else {
+        f.h = range(1, 5);
+        f.w = range(1, 5);
+        p.stride_h = range(1, 3);
+        p.stride_w = range(1, 3);
+        p.dilation_h = range(0, 4) == 0 ? 2 : 1;
+        p.dilation_w = range(0, 4) == 0 ? 2 : 1;
+        p.pad_h = range(0, f.h - 1);
+        p.pad_w = range(0, f.w - 1);
+        eff_h = (f.h - 1) * p.dilation_h + 1;
+        eff_w = (f.w - 1) * p.dilation_w + 1;
+        out.h = (in.h + 2 * p.pad_h - eff_h) / p.stride_h + 1;
+        out.w = (in.w + 2 * p.pad_w - eff_w) / p.stride_w + 1;
+        if (out.h < 1 || range(0, 7) == 0) {
+            out.h = range(1, 6);
+        }
+        if (out.w < 1 || range(0, 7) == 0) {
+            out.w = range(1, 6);
+        }
+    }
+    out.n = in.n;
+    out.c = cout;
+    p.input_offset = pick_input_offset();
+    pick_activation(&p.activation_min, &p.activation_max, &p.output_offset);
+    n_in = in.n * in.h * in.w * in.c;
+    n_f = f.n * f.h * f.w * f.c;
+    n_out = out.n * out.h * out.w * out.c;
+    if (n_in > MAX_IN || n_f > MAX_FILTER || n_out > MAX_OUT) {
+        return;
+    }
+    fill(in_buf, n_in);
+    fill(filter_buf, n_f);
+    fill_quant(&quant, cout, &bias_null);
+    memset(out_ref, 0x5a, sizeof out_ref);
+    memset(out_opt, 0x5a, sizeof out_opt);
+    a = ref_te_conv2d_s8(&p, &quant, &in, in_buf, &f, filter_buf, bias_null ? 0 : bias_buf,
+                         &out, out_ref);
+    b = te_conv2d_s8(&p, &quant, &in, in_buf, &f, filter_buf, bias_null ? 0 : bias_buf,
+                     &out, out_opt);
+    compare("conv2d", index, a, b, n_out);
+    if (pointwise && cout <= in.c) {
+        /* In place as the memory planner allows it (planner/overlap.py): a 1x1
+         * stride-1 output may start C_out bytes below its input. */
+        memset(shared_ref, 0x5a, sizeof shared_ref);
+        memcpy(shared_ref + cout, in_buf, (size_t)n_in);
+        memcpy(shared_opt, shared_ref, sizeof shared_opt);
+        a = ref_te_conv2d_s8(&p, &quant, &in, shared_ref + cout, &f, filter_buf,
+                             bias_null ? 0 : bias_buf, &out, shared_ref);
+        b = te_conv2d_s8(&p, &quant, &in, shared_opt + cout, &f, filter_buf,
+                         bias_null ? 0 : bias_buf, &out, shared_opt);
+        memcpy(out_ref, shared_ref, (size_t)n_out);
+        memcpy(out_opt, shared_opt, (size_t)n_out);
+        compare("conv2d_in_place", index, a, b, n_out);
+    }
+}
+#endif
+
+#if TE_DSP_DEPTHWISE
+static void depthwise_case(int32_t index)
+{
+    te_conv_params p;
+    te_requant quant;
+    te_dims in, f, out;
+    int32_t bias_null, n_in, n_f, n_out, eff_h, eff_w;
+    te_status a, b;
+    memset(&p, 0, sizeof p);
+    in.n = range(0, 5) == 0 ? 2 : 1;
+    in.h = range(1, 10);
+    in.w = range(1, 10);
+    in.c = range(0, 2) == 0 ? range(1, 8) : range(8, 40);
+    p.depth_multiplier = range(0, 3) == 0 ? range(2, 3) : 1;
+    f.n = 1;
+    f.c = in.c * p.depth_multiplier;
+    if (range(0, 1)) {
+        f.h = f.w = 3;
+    } else {
+        f.h = range(1, 5);
+        f.w = range(1, 5);
+    }
+    p.stride_h = range(1, 2);
+    p.stride_w = range(1, 2);
+    p.dilation_h = range(0, 5) == 0 ? 2 : 1;
+    p.dilation_w = range(0, 5) == 0 ? 2 : 1;
+    p.pad_h = range(0, f.h - 1);
+    p.pad_w = range(0, f.w - 1);
+    eff_h = (f.h - 1) * p.dilation_h + 1;
+    eff_w = (f.w - 1) * p.dilation_w + 1;
+    out.h = (in.h + 2 * p.pad_h - eff_h) / p.stride_h + 1;
+    out.w = (in.w + 2 * p.pad_w - eff_w) / p.stride_w + 1;
+    if (out.h < 1 || range(0, 7) == 0) {
+        out.h = range(1, 6);
+    }
+    if (out.w < 1 || range(0, 7) == 0) {
+        out.w = range(1, 6);
+    }
+    out.n = in.n;
+    out.c = f.c;
+    p.input_offset = pick_input_offset();
+    pick_activation(&p.activation_min, &p.activation_max, &p.output_offset);
+    n_in = in.n * in.h * in.w * in.c;
+    n_f = f.h * f.w * f.c;
+    n_out = out.n * out.h * out.w * out.c;
+    if (n_in > MAX_IN || n_f > MAX_FILTER || n_out > MAX_OUT || f.c > MAX_CH) {
+        return;
+    }
+    fill(in_buf, n_in);
+    fill(filter_buf, n_f);
+    fill_quant(&quant, f.c, &bias_null);
+    memset(out_ref, 0x5a, sizeof out_ref);
+    memset(out_opt, 0x5a, sizeof out_opt);
+    a = ref_te_depthwise_conv2d_s8(&p, &quant, &in, in_buf, &f, filter_buf,
+                                   bias_null ? 0 : bias_buf, &out, out_ref);
+    b = te_depthwise_conv2d_s8(&p, &quant, &in, in_buf, &f, filter_buf,
+                               bias_null ? 0 : bias_buf, &out, out_opt);
+    compare("depthwise", index, a, b, n_out);
+}
+#endif
+
+#if TE_DSP_FC
+static void fc_case(int32_t index)
+{
+    te_fc_params p;
+    te_requant quant;
+    te_dims in, f, out;
+    int32_t bias_null, depth, units, n_out;
+    te_status a, b;
+    depth = range(0, 2) == 0 ? range(1, 9) : range(10, 300);
+    units = range(1, 40);
+    in.n = range(0, 3) == 0 ? range(2, 4) : 1;
+    in.h = in.w = 1;
+    in.c = depth;
+    f.n = units;
+    f.h = f.w = 1;
+    f.c = depth;
+    out.n = in.n;
+    out.h = out.w = 1;
+    out.c = units;
+    if (in.n * depth > MAX_IN || units * depth > MAX_FILTER) {
+        return;
+    }
+    p.input_offset = pick_input_offset();
+    pick_activation(&p.activation_min, &p.activation_max, &p.output_offset);
+    fill(in_buf, in.n * depth);
+    fill(filter_buf, units * depth);
+    fill_quant(&quant, units, &bias_null);
+    p.filter_offset = quant.count == 1 && range(0, 1) ? pick_input_offset() : 0;
+    n_out = in.n * units;
+    memset(out_ref, 0x5a, sizeof out_ref);
+    memset(out_opt, 0x5a, sizeof out_opt);
+    a = ref_te_fully_connected_s8(&p, &quant, &in, in_buf, &f, filter_buf,
+                                  bias_null ? 0 : bias_buf, &out, out_ref);
+    b = te_fully_connected_s8(&p, &quant, &in, in_buf, &f, filter_buf,
+                              bias_null ? 0 : bias_buf, &out, out_opt);
+    compare("fully_connected", index, a, b, n_out);
+}
+#endif
+
+int main(void)
+{
+    int32_t i, cases = 0;
+    for (i = 0; i < TE_DSP_CASES; i++) {
+#if TE_DSP_CONV
+        conv_case(i);
+        cases++;
+#endif
+#if TE_DSP_DEPTHWISE
+        depthwise_case(i);
+        cases++;
+#endif
+#if TE_DSP_FC
+        fc_case(i);
+        cases++;
+#endif
+    }
+    te_write("TE_DSP_DONE ");
+    put_num(cases);
+    put_num(failures);
+    te_write("\n");
+    te_exit(failures == 0 ? 0 : 1);
+    return 0;
+}
+"""
+
+
+def _run(cmd, **kwargs):
+    result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    assert result.returncode == 0, " ".join(map(str, cmd)) + "\n" + result.stdout + result.stderr
+    return result
+
+
+def build(tmp_path, target: str, kernel: str, seed: int, opt: str = "-O2"):
+    board = BOARDS[target]
+    env = template_environment()
+    context = {"version": __version__, "name": "dsp", "board": board.machine, "seed": seed,
+               "inputs": [], "outputs": [], "flash_origin": board.flash_origin,
+               "flash_bytes": board.flash_bytes, "ram_origin": board.ram_origin,
+               "ram_bytes": board.ram_bytes, "stack_bytes": board.stack_bytes}
+    for template, filename in (("firmware/startup.c.j2", "startup.c"),
+                               ("firmware/te_firmware.h.j2", "te_firmware.h"),
+                               ("firmware/link.ld.j2", "link.ld")):
+        (tmp_path / filename).write_text(env.get_template(template).render(context))
+    (tmp_path / "harness.c").write_text(HARNESS)
+    cflags = [*get_target(target).cflags, opt, *WARNING_FLAGS, *BUILD_FLAGS,
+              f"-I{tmp_path}", f"-I{KERNELS_DIR / 'include'}"]
+    filename, function = KERNELS[kernel]
+    optimized = KERNELS_DIR / "src" / "armv7em" / filename
+    assert optimized.is_file(), f"{optimized} missing"
+    defines = [f"-DTE_DSP_{k.upper()}={int(k == kernel)}" for k in ALL_KERNELS]
+    objects = []
+    for source, extra in ((tmp_path / "startup.c", []),
+                          (tmp_path / "harness.c",
+                           [*defines, f"-DTE_DSP_SEED={seed}u", f"-DTE_DSP_CASES={CASES}"]),
+                          (optimized, []),
+                          (KERNELS_DIR / "src" / "ref" / filename,
+                           [f"-D{function}=ref_{function}"])):
+        obj = tmp_path / f"{len(objects)}_{source.stem}.o"
+        _run(["arm-none-eabi-gcc", *cflags, *extra, "-c", str(source), "-o", str(obj)])
+        objects.append(str(obj))
+    elf = tmp_path / "dsp.elf"
+    _run(["arm-none-eabi-gcc", *get_target(target).cflags, opt, "-nostartfiles",
+          "-T", str(tmp_path / "link.ld"), "-Wl,--gc-sections", *objects, "-o", str(elf)])
+    return elf
+
+
+def run(elf, target: str) -> str:
+    cmd = ["qemu-system-arm", "-M", BOARDS[target].machine, "-nographic", "-monitor", "none",
+           "-serial", "none", "-chardev", "stdio,id=sh0",
+           "-semihosting-config", "enable=on,target=native,chardev=sh0", "-kernel", str(elf)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
+                            stdin=subprocess.DEVNULL)
+    return result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("target,seed", [("cortex-m4", 1), ("cortex-m4", 2), ("cortex-m7", 3)])
+@pytest.mark.parametrize("kernel", sorted(KERNELS))
+def test_dsp_kernel_matches_reference_on_the_emulator(tmp_path, kernel, target, seed):
+    assert "armv7em" in get_target(target).kernel_dirs
+    elf = build(tmp_path, target, kernel, seed)
+    console = run(elf, target)
+    assert "TE_FAULT" not in console, console[-2000:]
+    mismatches = re.findall(r"TE_DSP_MISMATCH .*", console)
+    done = re.search(r"TE_DSP_DONE (\d+) (\d+)", console)
+    assert done, console[-2000:]
+    assert not mismatches and done.group(2) == "0", "\n".join(mismatches[:20])
+    assert int(done.group(1)) == CASES
+
+
+def test_dsp_kernels_are_the_ones_built_for_cortex_m4_and_m7(shared_models, tmp_path):
+    """The firmware of a model with conv, depthwise and fully connected layers takes the
+    armv7em files for cortex-m4/m7 and the reference ones for cortex-m3."""
+    import tinyedge
+    from tinyedge.firmware import kernel_files
+
+    model = tinyedge.compile(shared_models / "mlperf_tiny" / "kws_ref_model.tflite",
+                             tmp_path / "kws")
+    for target in ("cortex-m4", "cortex-m7"):
+        files = kernel_files(model, target)
+        for filename, _ in KERNELS.values():
+            assert KERNELS_DIR / "src" / "armv7em" / filename in files, (target, filename)
+    assert not any("armv7em" in str(p) for p in kernel_files(model, "cortex-m3"))
