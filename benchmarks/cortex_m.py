@@ -48,6 +48,8 @@ def main() -> int:
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--per-layer", action="store_true", help="also print each model's layers")
+    parser.add_argument("--ref-kernels", action="store_true",
+                        help="reference kernels even where the target has optimized ones")
     args = parser.parse_args()
 
     header = (f"{'model':<5} {'instructions':>13} {'MACs':>11} {'MAC/insn':>8} {'code B':>8} "
@@ -62,7 +64,8 @@ def main() -> int:
             started = time.time()
             try:
                 model = tinyedge.compile(args.models_dir / f"{stem}.tflite", Path(tmp) / stem)
-                r = bench(model, args.target, seed=args.seed, opt=f"-{args.opt}")
+                r = bench(model, args.target, seed=args.seed, opt=f"-{args.opt}",
+                          reference_only=args.ref_kernels)
             except TinyEdgeError as exc:
                 rows.append(f"{label:<5} not measured: {exc}")
                 continue
@@ -77,7 +80,9 @@ def main() -> int:
                         f"{r['macs_per_instruction']:>8.3f} {r['code_bytes']:>8,} "
                         f"{r['weight_bytes']:>9,} {r['arena_bytes']:>8,} {r['stack_bytes']:>7,} | "
                         + tail)
-            notes.append(f"{label}: {stem}, outputs equal to the host run: "
+            notes.append(f"{label}: {stem}, kernels: "
+                         f"{', '.join(r['kernel_variants']) or 'reference'}; outputs equal to "
+                         "the host run: "
                          f"{'yes' if r['outputs_match_host'] else 'NO'}, code "
                          + ", ".join(f"{k} {v:,}" for k, v in r["code_breakdown"].items())
                          + f" ({time.time() - started:.1f} s)")
@@ -86,7 +91,8 @@ def main() -> int:
                     notes.append(f"    {e['index']:>3} {e['op']:<18} {e['macs']:>11,} MACs "
                                  f"{e['instructions']:>12,} insns "
                                  f"{e['macs_per_instruction']:>6.3f} MAC/insn")
-    print(f"tinyedge on {args.target} (QEMU, -{args.opt}, reference kernels) vs TFLite Micro "
+    kernels = "reference kernels" if args.ref_kernels else "the target's kernels"
+    print(f"tinyedge on {args.target} (QEMU, -{args.opt}, {kernels}) vs TFLite Micro "
           "(docs/DESIGN.md); 'vs' = TFLite Micro instructions / ours")
     print(header)
     print("-" * len(header))

@@ -49,8 +49,8 @@ def assert_one_line_error(result, code: int, *fragments: str):
 
 
 def test_kws_on_cortex_m4_matches_host_and_repeats(kws):
-    first = bench(kws, "cortex-m4", seed=1)
-    second = bench(kws, "cortex-m4", seed=1)
+    first = bench(kws, "cortex-m4", seed=1, reference_only=True)
+    second = bench(kws, "cortex-m4", seed=1, reference_only=True)
     assert first["outputs_match_host"] and second["outputs_match_host"]
     # Exact and repeatable: the same image on the same inputs counts the same, per layer too.
     assert first["instructions"] == second["instructions"]
@@ -74,7 +74,7 @@ def test_kws_on_cortex_m4_matches_host_and_repeats(kws):
 
 
 def test_per_layer_counts_add_up_to_the_total(kws):
-    result = bench(kws, "cortex-m4", seed=2)
+    result = bench(kws, "cortex-m4", seed=2, reference_only=True)
     layers = result["layers"]
     assert [e["index"] for e in layers] == [e["index"] for e in kws.report["layers"]]
     for entry in layers:
@@ -109,19 +109,20 @@ def test_float_io_and_optimization_levels(shared_models, tmp_path):
 
 def test_cli_bench_json(kws, tmp_path):
     result = tinyedge_cli("bench", kws.out_dir, "--target", "cortex-m4", "--per-layer", "--json",
-                          "--seed", "3", "--build-dir", tmp_path / "build")
+                          "--seed", "3", "--build-dir", tmp_path / "build", "--ref-kernels")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     for key in ("instructions", "macs", "macs_per_instruction", "code_bytes", "weight_bytes",
                 "arena_bytes", "stack_bytes", "outputs_match_host", "layers"):
         assert key in figures, key
     assert figures["outputs_match_host"] is True
+    assert figures["kernel_variants"] == []
     assert len(figures["layers"]) == len(kws.report["layers"])
     # The kept build folder holds the image, its map and the generated firmware sources.
     assert {"fw.elf", "fw.map", "main.c", "startup.c", "link.ld"} <= \
         {p.name for p in (tmp_path / "build").iterdir()}
 
-    text = tinyedge_cli("bench", kws.out_dir)
+    text = tinyedge_cli("bench", kws.out_dir, "--target", "cortex-m3")
     assert text.returncode == 0, text.stderr
     assert "instructions  " in text.stdout and "MACs          2,656,768" in text.stdout
     assert "equal to the host run byte for byte: yes" in text.stdout
@@ -134,7 +135,7 @@ def test_mismatch_with_the_host_is_an_error(kws, monkeypatch):
 
     monkeypatch.setattr(kws, "run", wrong)
     with pytest.raises(FirmwareMismatchError, match="disagrees with the host run"):
-        bench(kws, "cortex-m4")
+        bench(kws, "cortex-m4", reference_only=True)
 
 
 def test_missing_toolchain_gives_a_clean_error(kws, tmp_path, monkeypatch):
@@ -148,10 +149,10 @@ def test_missing_toolchain_gives_a_clean_error(kws, tmp_path, monkeypatch):
 
 
 def test_qemu_timeout_gives_a_clean_error(kws):
-    result = tinyedge_cli("bench", kws.out_dir, "--timeout", "0.001")
+    result = tinyedge_cli("bench", kws.out_dir, "--timeout", "0.001", "--ref-kernels")
     assert_one_line_error(result, 9, "did not finish within")
     with pytest.raises(EmulatorError):
-        bench(kws, "cortex-m4", timeout=0.001)
+        bench(kws, "cortex-m4", timeout=0.001, reference_only=True)
 
 
 def test_unknown_board_and_not_a_folder(tmp_path):
@@ -175,4 +176,14 @@ def test_per_target_kernel_folder_replaces_the_reference_kernel(kws, tmp_path, m
     assert variant in kernel_files(kws, "cortex-m7")
     assert variant not in kernel_files(kws, "cortex-m3")
     assert ref in kernel_files(kws, "cortex-m3")
-    assert bench(kws, "cortex-m4")["outputs_match_host"]
+    assert ref in kernel_files(kws, "cortex-m4", reference_only=True)
+    result = bench(kws, "cortex-m4")
+    assert result["outputs_match_host"]
+    assert result["kernel_variants"] == ["armv7em/softmax_s8.c"]
+
+
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m7"])
+def test_kws_with_the_targets_own_kernels_matches_host(kws, target):
+    """End to end with whatever kernels the target builds (the ARMv7E-M ones once
+    kernels/src/armv7em/ has them): the same bytes as the host's reference run."""
+    assert bench(kws, target, seed=4)["outputs_match_host"]

@@ -155,7 +155,8 @@ def cmd_bench(args) -> int:
     model = tinyedge.load(args.folder)
     try:
         result = bench(model, args.target, seed=args.seed, build_dir=args.build_dir,
-                       timeout=args.timeout, opt=f"-{args.opt}")
+                       timeout=args.timeout, opt=f"-{args.opt}",
+                       reference_only=args.ref_kernels)
     except FirmwareMismatchError as exc:
         if args.json:
             print(json.dumps(exc.result))
@@ -264,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"give up on QEMU after this long (default {DEFAULT_TIMEOUT:g})")
     p.add_argument("--build-dir", metavar="DIR",
                    help="keep the firmware sources, ELF and map file here")
+    p.add_argument("--ref-kernels", action="store_true",
+                   help="build the reference kernels even where the target has optimized ones")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("quantize", help="quantize a float Keras model to a full-integer .tflite")

@@ -153,12 +153,13 @@ def _io(specs: list[dict], arrays: list[np.ndarray] | None) -> list[dict]:
     return result
 
 
-def kernel_files(model, target: str) -> list[Path]:
+def kernel_files(model, target: str, reference_only: bool = False) -> list[Path]:
     """The kernel sources of the firmware: the model's reference kernels, each
     replaced by a per-target variant of the same file name where one exists
     (first in the model folder's kernels/src/<dir>/, then in tinyedge's
-    kernels/src/<dir>/, for each of the target's kernel_dirs in order)."""
-    dirs = get_target(target).kernel_dirs
+    kernels/src/<dir>/, for each of the target's kernel_dirs in order), unless
+    reference_only."""
+    dirs = () if reference_only else get_target(target).kernel_dirs
     files = []
     for rel in model.report["c_sources"]:
         path = model.out_dir / rel
@@ -181,11 +182,13 @@ class Firmware:
     target: str
     board: Board
     objects: dict[str, str] = field(default_factory=dict)  # object path -> category
+    kernel_variants: list[str] = field(default_factory=list)  # e.g. "armv7em/conv2d_s8.c"
 
 
 def build_firmware(model, target: str, inputs: list[np.ndarray], build_dir: Path,
-                   opt: str = "-O2", seed: int = 0) -> Firmware:
-    """Build the model in model.out_dir with the bench harness into build_dir/fw.elf."""
+                   opt: str = "-O2", seed: int = 0, reference_only: bool = False) -> Firmware:
+    """Build the model in model.out_dir with the bench harness into build_dir/fw.elf
+    (with the reference kernels only if reference_only)."""
     if opt not in OPT_LEVELS:
         raise TinyEdgeError(f"unknown optimization level {opt} (known: {', '.join(OPT_LEVELS)})")
     board = board_for(target)
@@ -206,9 +209,11 @@ def build_firmware(model, target: str, inputs: list[np.ndarray], build_dir: Path
                                ("firmware/link.ld.j2", "link.ld")):
         (build_dir / filename).write_text(env.get_template(template).render(context))
 
-    kernels = kernel_files(model, target)
-    kernel_dirs = sorted({str(p.parent) for p in kernels
-                          if p.parent != model.out_dir / "kernels" / "src"})
+    kernels = kernel_files(model, target, reference_only)
+    ref_dir = model.out_dir / "kernels" / "src"
+    variants = [f"{p.parent.name}/{p.name}" for p in kernels
+                if p.parent not in (ref_dir, model.out_dir)]
+    kernel_dirs = sorted({str(p.parent) for p in kernels if p.parent != ref_dir})
     cflags = [*get_target(target).cflags, opt, *WARNING_FLAGS, *BUILD_FLAGS,
               f"-I{build_dir}", f"-I{model.out_dir}", f"-I{model.out_dir / 'kernels' / 'include'}",
               *(f"-I{d}" for d in kernel_dirs)]
@@ -240,7 +245,7 @@ def build_firmware(model, target: str, inputs: list[np.ndarray], build_dir: Path
         raise BudgetError(f"the {model.name} firmware does not fit {board.machine}: its "
                           f"{region} ({size:,} bytes) overflows by {int(overflow.group(2)):,} "
                           "bytes") from None
-    return Firmware(elf, map_file, build_dir, target, board, objects)
+    return Firmware(elf, map_file, build_dir, target, board, objects, variants)
 
 
 # ---------------------------------------------------------------------------
@@ -391,17 +396,21 @@ def memory(fw: Firmware, model) -> dict:
 
 
 def bench(model, target: str = "cortex-m4", seed: int = 0, build_dir=None,
-          timeout: float = DEFAULT_TIMEOUT, opt: str = "-O2") -> dict:
+          timeout: float = DEFAULT_TIMEOUT, opt: str = "-O2",
+          reference_only: bool = False) -> dict:
     """Build, run and measure a compiled model (tinyedge.load(out_dir)) on an
     emulated target, on seeded random inputs; the outputs must equal the host
-    run's byte for byte (else FirmwareMismatchError). Returns every figure."""
+    run's byte for byte (else FirmwareMismatchError). Returns every figure.
+    reference_only builds the reference kernels even where the target has
+    optimized variants."""
     from tinyedge.verify import random_inputs
 
     board_for(target)
     inputs = random_inputs(model.inputs, np.random.default_rng(seed))
     with tempfile.TemporaryDirectory(prefix="tinyedge-fw-") as tmp:
         where = Path(build_dir) if build_dir is not None else Path(tmp)
-        fw = build_firmware(model, target, inputs, where, opt=opt, seed=seed)
+        fw = build_firmware(model, target, inputs, where, opt=opt, seed=seed,
+                            reference_only=reference_only)
         run = run_firmware(fw, model, timeout=timeout)
         mem = memory(fw, model)
     expected = model.run(*inputs)
@@ -410,7 +419,7 @@ def bench(model, target: str = "cortex-m4", seed: int = 0, build_dir=None,
     macs = int(model.report["macs"])
     result = {
         "model": model.name, "target": target, "board": fw.board.machine, "opt": opt,
-        "seed": seed,
+        "seed": seed, "kernel_variants": fw.kernel_variants,
         "instructions": run.instructions, "macs": macs,
         "macs_per_instruction": macs / run.instructions if run.instructions else 0.0,
         **mem,
@@ -428,8 +437,9 @@ def bench(model, target: str = "cortex-m4", seed: int = 0, build_dir=None,
             bad = np.flatnonzero(a.view(np.uint8) != b.view(np.uint8)) // a.itemsize
             diff.append(f"output {i}: {len(np.unique(bad))} of {a.size} values differ "
                         f"(first at {bad[0]}: firmware {a[bad[0]]}, host {b[bad[0]]})")
-        err = FirmwareMismatchError(f"{model.name} on {fw.board.machine} disagrees with the host "
-                                    f"run (seed {seed}): " + "; ".join(diff))
+        built = (f" with {', '.join(fw.kernel_variants)}" if fw.kernel_variants else "")
+        err = FirmwareMismatchError(f"{model.name} on {fw.board.machine}{built} disagrees with "
+                                    f"the host run (seed {seed}): " + "; ".join(diff))
         err.result = result
         raise err
     return result
@@ -459,6 +469,8 @@ def format_bench(result: dict, per_layer: bool = False) -> str:
     lines = [
         f"model         {result['model']} on {result['target']} (QEMU {result['board']}, "
         f"{result['opt']}, seed {result['seed']})",
+        "kernels       " + (", ".join(result["kernel_variants"]) + " instead of the reference"
+                            if result["kernel_variants"] else "reference"),
         f"instructions  {result['instructions']:,} per inference",
         f"MACs          {result['macs']:,} ({result['macs_per_instruction']:.3f} per instruction)",
         f"flash         {kib(result['flash_bytes'])}: code {kib(result['code_bytes'])} + "
