@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from tinyedge import __version__, host
-from tinyedge.codegen import Layer, generate, invoke_cdef
+from tinyedge.codegen import Layer, generate, invoke_cdef, reset_cdef
 from tinyedge.errors import BudgetError, TinyEdgeError, UnsupportedModelError
 from tinyedge.frontend.tflite import model_name, read_tflite
 from tinyedge.ir import ALIAS_OPS, DType, Graph, OpKind, schedule_problems
 from tinyedge.ops import registry
 from tinyedge.passes import run_pipeline
+from tinyedge.passes.scratch import attach_scratch
 from tinyedge.planner import MemoryPlan
 from tinyedge.planner.schedule import plan_best_schedule
 from tinyedge.targets import get_target
@@ -57,12 +58,18 @@ def import_model(data: bytes, name: str) -> Graph:
         handler = handlers[node.kind]
         optional = getattr(handler, "OPTIONAL_INPUTS", frozenset())
         absent = [i for i, t in enumerate(node.inputs) if t is None and i not in optional]
-        problems = ([f"input {i} is absent, and it is not optional" for i in absent] if absent
-                    else handler.check(node))
+        # Variable tensors (kept between calls) only where the op takes state.
+        state = getattr(handler, "STATE_INPUTS", frozenset())
+        stray = [i for i, t in enumerate(node.inputs)
+                 if t is not None and t.variable and i not in state]
+        problems = ([f"input {i} is absent, and it is not optional" for i in absent]
+                    + [f"input {i} is a variable tensor (state kept between calls), which "
+                       f"{node.kind.name} does not take" for i in stray]
+                    or handler.check(node))
         messages += [f"operator {node.index} ({node.kind.name}): {p}" for p in problems]
     if messages:
         raise UnsupportedModelError("; ".join(messages))
-    return graph
+    return attach_scratch(graph)  # kernel scratch becomes arena tensors (passes/scratch.py)
 
 
 def lower_graph(graph: Graph) -> list[Layer]:
@@ -132,6 +139,9 @@ def build_report(graph: Graph, layers: list[Layer], plan: MemoryPlan, facts: dic
         "sha256": sha256,
         "target": target,
         "arena_bytes": max(4, plan.arena_size),
+        # Variable tensors kept between calls (SVDF/LSTM state), outside the arena.
+        "state_bytes": facts["state_bytes"],
+        "state": facts["state"],
         # The largest sum of live tensor bytes: the arena of the plain op-by-op
         # schedule without overlapping buffers.
         "plain_schedule_bytes": max((plan.tensor_bytes(s) for s in range(len(graph.nodes) + 1)),
@@ -170,9 +180,12 @@ def _check_budget(report: dict, target_name: str, ram_limit: int | None = None) 
                                            (ram_limit, "the RAM limit is"))
               if lim is not None]
     for limit, what in limits:
-        if report["arena_bytes"] > limit:
-            peak = _peak_layers(report, limit)
-            raise BudgetError(f"the model needs {report['arena_bytes']:,} bytes of RAM and {what} "
+        state = report.get("state_bytes", 0)
+        if report["arena_bytes"] + state > limit:
+            peak = _peak_layers(report, limit - state)
+            needs = report["arena_bytes"] + state
+            raise BudgetError(f"the model needs {needs:,} bytes of RAM"
+                              + (f" ({state:,} of them state)" if state else "") + f" and {what} "
                               f"{limit:,}" + (f": {peak}" if peak else "")
                               + "; use a target with more RAM or a smaller model")
     if target.flash_bytes is not None and report["weight_bytes"] > target.flash_bytes:
@@ -299,12 +312,27 @@ class CompiledModel:
                                 for i, t in enumerate(self.inputs)],
                                [{"index": i, "ctype": DType[t["dtype"].upper()].ctype}
                                 for i, t in enumerate(self.outputs)])
+            if "state_bytes" in self.report:  # folders of older versions have no reset
+                cdef += "\n" + reset_cdef(self.name)
             self._ffi, self._lib = host.load_library(lib_path, cdef)
         return self._ffi, self._lib
 
+    @property
+    def stateful(self) -> bool:
+        return self.report.get("state_bytes", 0) > 0
+
+    def reset(self) -> None:
+        """Reset the model's state (variable tensors) as <name>_reset() does,
+        like TFLite Micro's ResetVariableTensors(); nothing for a stateless model."""
+        if self.stateful:
+            ffi, lib = self._library()
+            getattr(lib, f"{self.name}_reset")()
+
     def run(self, *inputs) -> list[np.ndarray]:
         """Run the generated C on the host; inputs as numpy arrays of the model's
-        input shapes and dtypes. Returns one array per model output."""
+        input shapes and dtypes. Returns one array per model output. A stateful
+        model keeps its state from one call to the next, as on the device;
+        reset() starts a new stream."""
         if len(inputs) != len(self.inputs):
             raise TinyEdgeError(f"{self.name} takes {len(self.inputs)} inputs, got {len(inputs)}")
         arrays = []

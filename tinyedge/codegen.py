@@ -66,6 +66,7 @@ class _Names:
     def __init__(self, model: str):
         self.model = model
         self.weights: dict[int, tuple[str, Tensor]] = {}
+        self.state: dict[int, int] = {}  # id(variable tensor) -> offset in the state block
 
     def weight(self, t: Tensor) -> str:
         if id(t) not in self.weights:
@@ -80,6 +81,8 @@ def _arg(arg, names: _Names, plan: MemoryPlan) -> dict:
         t = arg.tensor
         if t.is_constant:
             return {"kind": "weight", "name": names.weight(t)}
+        if t.variable:
+            return {"kind": "state", "ctype": t.dtype.ctype, "offset": names.state[id(t)]}
         return {"kind": "arena", "ctype": t.dtype.ctype, "offset": plan.offset_of(t)}
     if isinstance(arg, TensorListArg):
         return {"kind": "pointers", "ctype": arg.tensors[0].dtype.ctype, "writable": arg.writable,
@@ -114,6 +117,24 @@ def _io(tensors: list[Tensor], plan: MemoryPlan, names: _Names) -> list[dict]:
     return result
 
 
+def state_layout(graph: Graph, alignment: int = 4) -> list[dict]:
+    """The state block: every variable tensor in first-use order, each at an
+    aligned offset, with the byte TFLite Micro fills it with on reset (the
+    zero point of an int8 tensor, else 0)."""
+    entries, seen, offset = [], set(), 0
+    for node in graph.nodes:
+        for t in node.inputs:
+            if t is None or not t.variable or id(t) in seen:
+                continue
+            seen.add(id(t))
+            fill = t.quant.zero_point if t.dtype.itemsize == 1 and t.quant is not None else 0
+            entries.append({"tensor": t, "name": t.name, "ctype": t.dtype.ctype,
+                            "shape": "x".join(map(str, t.shape)) or "scalar",
+                            "offset": offset, "bytes": t.nbytes, "fill": fill & 0xFF})
+            offset += -(-t.nbytes // alignment) * alignment
+    return entries
+
+
 def template_environment() -> jinja2.Environment:
     """The Jinja2 environment of every generated file: templates/, StrictUndefined."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
@@ -127,6 +148,9 @@ def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
     the model uses into out_dir. Returns facts for the report (weight bytes, kernels)."""
     name = graph.name
     names = _Names(name)
+    state = state_layout(graph)
+    names.state = {id(s["tensor"]): s["offset"] for s in state}
+    state_size = sum(-(-s["bytes"] // 4) * 4 for s in state)
     context_layers = []
     for layer in layers:
         call = layer.call
@@ -152,6 +176,7 @@ def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
         "name": name, "guard": name.upper(), "version": __version__,
         "source": source_name, "sha256": source_sha256,
         "arena_size": plan.arena_size, "arena_words": max(1, plan.arena_size // 4),
+        "state": state, "state_size": state_size, "state_words": max(1, state_size // 4),
         "inputs": inputs, "outputs": outputs, "layers": context_layers,
         "weights": weights, "kernel_files": kernel_files,
     }
@@ -178,6 +203,10 @@ def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
     param_bytes = sum(4 * len(c.values) for layer in layers for c in layer.call.constants
                       if isinstance(c, CArray))
     return {"weight_bytes": weight_bytes, "param_array_bytes": param_bytes,
+            "state_bytes": state_size,
+            "state": [{"tensor": s["name"], "offset": s["offset"], "bytes": s["bytes"],
+                       "fill": s["tensor"].quant.zero_point if s["fill"] else 0}
+                      for s in state],
             "kernels": functions, "c_sources": [f"{name}.c", f"{name}_weights.c"]
             + [f"kernels/src/{f}" for f in kernel_files]}
 
@@ -187,4 +216,9 @@ def invoke_cdef(name: str, inputs: list[dict], outputs: list[dict]) -> str:
     params = [f"const {i['ctype']} *input{i['index']}" for i in inputs]
     params += [f"{o['ctype']} *output{o['index']}" for o in outputs]
     return f"int {name}_invoke({', '.join(params)});"
+
+
+def reset_cdef(name: str) -> str:
+    """The C prototype of the generated reset function, for CFFI."""
+    return f"void {name}_reset(void);"
 

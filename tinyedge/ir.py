@@ -76,6 +76,14 @@ class OpKind(enum.Enum):
     ELU = "ELU"
     RSQRT = "RSQRT"
     L2_NORMALIZATION = "L2_NORMALIZATION"
+    # resizing, transposed convolution, matrix products
+    RESIZE_NEAREST_NEIGHBOR = "RESIZE_NEAREST_NEIGHBOR"
+    RESIZE_BILINEAR = "RESIZE_BILINEAR"
+    TRANSPOSE_CONV = "TRANSPOSE_CONV"
+    BATCH_MATMUL = "BATCH_MATMUL"
+    # stateful (variable tensors kept between invocations)
+    SVDF = "SVDF"
+    UNIDIRECTIONAL_SEQUENCE_LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 
 
 # Ops that only reinterpret the shape of their first input: no kernel, no copy.
@@ -113,6 +121,10 @@ class Tensor:
     dtype: DType
     quant: Quantization | None = None
     data: np.ndarray | None = None
+    # A variable tensor (TFLite's is_variable: SVDF and LSTM state) keeps its
+    # value between invocations; it lives in the model's state block, not in
+    # the arena, and starts as (and is reset to) its zero point.
+    variable: bool = False
 
     @property
     def is_constant(self) -> bool:
@@ -177,7 +189,8 @@ def schedule_problems(graph: Graph) -> list[str]:
     produced: set[int] = set()
     for node in graph.nodes:
         for t in node.inputs:
-            if t is not None and not t.is_constant and id(t) not in available:
+            if (t is not None and not t.is_constant and not t.variable
+                    and id(t) not in available):
                 problems.append(f"operator {node.index} ({node.kind.name}) reads tensor "
                                 f"'{t.name}' before any operator produces it")
         for t in node.outputs:

@@ -565,3 +565,213 @@ def arg_max(x, axis, is_min=False):
     """First index of the extreme value along the axis, int32."""
     x = np.asarray(x, dtype=np.int8)
     return (np.argmin(x, axis=axis) if is_min else np.argmax(x, axis=axis)).astype(np.int32)
+
+
+# ---------------------------------------------------------------------------
+# Resizing, transposed convolution, batched matrix products
+# ---------------------------------------------------------------------------
+
+
+def _nearest_source(out_size, in_size, align_corners, half_pixel_centers):
+    """TFLite GetNearestNeighbor for every output position (float32 math)."""
+    if align_corners and out_size > 1:
+        scale = np.float32(np.float32(in_size - 1) / np.float32(out_size - 1))
+    else:
+        scale = np.float32(np.float32(in_size) / np.float32(out_size))
+    pos = (np.arange(out_size, dtype=np.float32)
+           + np.float32(0.5 if half_pixel_centers else 0.0)) * scale
+    pos = pos.astype(np.float64)  # exact: float32 values
+    if align_corners:
+        src = np.sign(pos) * np.floor(np.abs(pos) + 0.5)  # std::round, exact in double
+    else:
+        src = np.floor(pos)
+    src = np.minimum(src.astype(np.int64), in_size - 1)
+    return np.maximum(src, 0) if half_pixel_centers else src
+
+
+def resize_nearest(x, out_hw, *, align_corners=False, half_pixel_centers=False):
+    """TFLite ResizeNearestNeighbor on [N, H, W, C] int8 (raw values)."""
+    ys = _nearest_source(out_hw[0], x.shape[1], align_corners, half_pixel_centers)
+    xs = _nearest_source(out_hw[1], x.shape[2], align_corners, half_pixel_centers)
+    return x[:, ys][:, :, xs]
+
+
+def resize_bilinear(x, out_hw, *, align_corners=False, half_pixel_centers=False):
+    """TFLite ResizeBilinearInteger on [N, H, W, C] int8 (raw values):
+    positions in 1/1024 steps, weights summing to 2^20, rounded half away from 0."""
+    def axis(in_size, out_size):
+        if align_corners and out_size > 1:
+            scale = (1024 * (in_size - 1) + (out_size - 1) // 2) // (out_size - 1)
+        else:
+            scale = (1024 * in_size + out_size // 2) // out_size
+        pos = np.arange(out_size, dtype=np.int64) * scale
+        if half_pixel_centers:
+            pos = pos + scale // 2 - 512
+        lower = np.maximum(np.fix(pos / 1024).astype(np.int64), 0)
+        upper = np.minimum(np.fix((pos + 1023) / 1024).astype(np.int64), in_size - 1)
+        return lower, upper, pos - 1024 * lower
+
+    y0, y1, dy = axis(x.shape[1], out_hw[0])
+    x0, x1, dx = axis(x.shape[2], out_hw[1])
+    v = x.astype(np.int64)
+    dy, dx = dy[None, :, None, None], dx[None, None, :, None]
+    total = (v[:, y0][:, :, x0] * (1024 - dy) * (1024 - dx) + v[:, y1][:, :, x0] * dy * (1024 - dx)
+             + v[:, y0][:, :, x1] * (1024 - dy) * dx + v[:, y1][:, :, x1] * dy * dx)
+    rounded = np.where(total > 0, total + 2**19, total - 2**19)
+    return (np.sign(rounded) * (np.abs(rounded) >> 20)).astype(np.int8)
+
+
+def transpose_conv(x, filt, bias, multipliers, shifts, *, out_hw, stride=(1, 1), pad=(0, 0),
+                   input_offset=0, output_offset=0, act_min=INT8_MIN, act_max=INT8_MAX):
+    """TFLite reference_integer_ops::TransposeConv: x [N, H, W, C_in] int8,
+    filt [C_out, KH, KW, C_in], pad the top/left padding of the output."""
+    n, h, w, _ = x.shape
+    c_out, kh, kw, _ = filt.shape
+    sh, sw = stride
+    # scatter into a canvas large enough for every tap, then crop the padding
+    canvas = np.zeros((n, (h - 1) * sh + kh, (w - 1) * sw + kw, c_out), dtype=np.int64)
+    xo = x.astype(np.int64) + input_offset
+    for ky in range(kh):
+        for kx in range(kw):
+            contrib = np.einsum("nhwc,oc->nhwo", xo, filt[:, ky, kx, :].astype(np.int64))
+            canvas[:, ky:ky + (h - 1) * sh + 1:sh, kx:kx + (w - 1) * sw + 1:sw, :] += contrib
+    ph, pw = pad
+    oh, ow = out_hw
+    acc = np.zeros((n, oh, ow, c_out), dtype=np.int64)
+    ys = slice(ph, min(ph + oh, canvas.shape[1]))
+    xs = slice(pw, min(pw + ow, canvas.shape[2]))
+    part = canvas[:, ys, xs, :]
+    acc[:, :part.shape[1], :part.shape[2], :] = part
+    acc = wrap_int32(acc)
+    if bias is not None:
+        acc = acc + np.asarray(bias, dtype=np.int64)
+    return _requantize_acc(acc, _per_channel(multipliers, c_out), _per_channel(shifts, c_out),
+                           output_offset, act_min, act_max)
+
+
+def batch_matmul(lhs, rhs, multiplier, shift, *, lhs_offset=0, rhs_offset=0, output_offset=0,
+                 adj_x=False, adj_y=False):
+    """TFLite BatchMatMul (int8): numpy-broadcast batch dimensions, adj_x /
+    adj_y transpose the last two axes, one per-tensor rescale, clamp to int8."""
+    a = lhs.astype(np.int64) + lhs_offset
+    b = rhs.astype(np.int64) + rhs_offset
+    if adj_x:
+        a = np.swapaxes(a, -1, -2)
+    if adj_y:
+        b = np.swapaxes(b, -1, -2)
+    return _requantize_acc(np.matmul(a, b), multiplier, shift, output_offset, INT8_MIN, INT8_MAX)
+
+
+# ---------------------------------------------------------------------------
+# Stateful ops: SVDF and the integer LSTM (TFLite Micro's reference kernels)
+# ---------------------------------------------------------------------------
+
+
+def svdf(x, weights_feature, weights_time, bias, state, *, rank, input_zero_point,
+         state_zero_point, output_zero_point, feature_multiplier, feature_shift,
+         output_multiplier, output_shift):
+    """One SVDF invocation (EvalIntegerSvdfReference). x [batches, input_size];
+    state [batches, filters * memory] (int16 or int8, updated copy returned).
+    Returns (output int8 [batches, units], new state)."""
+    x = np.asarray(x, dtype=np.int64)
+    wf = np.asarray(weights_feature, dtype=np.int64)
+    wt = np.asarray(weights_time, dtype=np.int64)
+    info = np.iinfo(np.asarray(state).dtype)
+    batches = x.shape[0]
+    filters, memory = wt.shape
+    s = np.asarray(state, dtype=np.int64).reshape(-1).copy()
+    s[:-1] = s[1:]  # the whole buffer shifts left by one element
+    s = s.reshape(batches, filters, memory)
+    feature = wrap_int32((x - input_zero_point) @ wf.T)  # [batches, filters]
+    newest = mbqm(feature, feature_multiplier, feature_shift) + state_zero_point
+    s[:, :, -1] = np.clip(newest, info.min, info.max)
+    time = wrap_int32(((s - state_zero_point) * wt[None]).sum(axis=2))  # [batches, filters]
+    acc = time.reshape(batches, filters // rank, rank).sum(axis=2)
+    if bias is not None:
+        acc = acc + np.asarray(bias, dtype=np.int64)[None]
+    out = mbqm(wrap_int32(acc), output_multiplier, output_shift) + output_zero_point
+    return (np.clip(out, INT8_MIN, INT8_MAX).astype(np.int8),
+            s.reshape(np.asarray(state).shape).astype(info.dtype))
+
+
+def _sigmoid_table() -> np.ndarray:
+    """TFLite's sigmoid_table_uint16 (sigmoid(i / 24) in Q0.16), as the C kernel holds it."""
+    import re
+    from tinyedge import KERNELS_DIR
+    text = (KERNELS_DIR / "src" / "ref" / "lstm_s8_s16.c").read_text()
+    body = text[text.index("sigmoid_table[256] = {"):]
+    body = body[body.index("{") + 1:body.index("};")]
+    return np.array([int(v) for v in re.findall(r"\d+", body)], dtype=np.int64)
+
+
+def _scaled16(x, multiplier, right_shift):
+    x = np.asarray(x, dtype=np.int64)
+    rounding = (1 << (right_shift - 1)) if right_shift > 0 else 0
+    return (x * multiplier + rounding) >> right_shift
+
+
+def sigmoid_s16(x, multiplier=3, right_shift=0):
+    """reference_integer_ops::Logistic on int16 (Q3.12 in, Q0.15 out with multiplier 3)."""
+    table = _sigmoid_table()
+    v = _scaled16(x, multiplier, right_shift)
+    a = np.abs(v)
+    hi = a >> 9
+    idx = np.minimum(hi, 254)
+    interp = (table[idx] << 9) + (a & 0x1FF) * (table[idx + 1] - table[idx])
+    r = np.where(hi >= 255, 0x7FFF << 10, interp)
+    r = np.where(v >= 0, r + (1 << 9), (1 << 25) - r + (1 << 9) - 1)
+    return (r >> 10).astype(np.int16)
+
+
+def tanh_s16(x, multiplier=3, right_shift=0):
+    """reference_integer_ops::Tanh on int16."""
+    table = _sigmoid_table()
+    v = _scaled16(x, multiplier, right_shift)
+    a = np.abs(v)
+    hi = a >> 8
+    idx = np.minimum(hi, 254)
+    interp = (table[idx] << 8) + (a & 0xFF) * (table[idx + 1] - table[idx])
+    r = np.where(hi >= 255, 0xFFFF << 8, interp)
+    r = np.where(v >= 0, r - (1 << 23) + (1 << 7), -r + (1 << 23) + (1 << 7) - 1)
+    return (r >> 8).astype(np.int16)
+
+
+def lstm(x, weights, biases, hidden, cell, *, input_zero_point, hidden_zero_point,
+         input_mults, recurrent_mults, forget_cell_mult, input_cell_mult, hidden_mult,
+         cell_clip, cell_tanh, cell_gate_sigmoid=False):
+    """TFLite Micro's integer LSTM over x [batches, steps, input_size] (batch
+    major). weights: 8 int8 matrices (input-to then recurrent-to gates i, f, c,
+    o); biases: 4 int32 gate biases; *_mults: (multiplier, shift) pairs, the
+    gate ones per gate; cell_tanh: (multiplier, right shift). Returns (output,
+    new hidden, new cell)."""
+    x = np.asarray(x, dtype=np.int64)
+    h = np.asarray(hidden, dtype=np.int64).reshape(x.shape[0], -1).copy()
+    c = np.asarray(cell, dtype=np.int64).reshape(x.shape[0], -1).copy()
+    w = [np.asarray(m, dtype=np.int64) for m in weights]
+    out = np.zeros((x.shape[0], x.shape[1], h.shape[1]), dtype=np.int8)
+    sat16 = lambda v: np.clip(v, -32768, 32767)  # noqa: E731
+
+    def gate(g, xt, hb):
+        from_x = sat16(mbqm(wrap_int32(w[g] @ (xt - input_zero_point) + biases[g]),
+                            *input_mults[g]))
+        from_h = sat16(mbqm(wrap_int32(w[4 + g] @ (hb - hidden_zero_point)),
+                            *recurrent_mults[g]))
+        total = sat16(from_x + from_h)
+        if g == 2 and not cell_gate_sigmoid:
+            return tanh_s16(total).astype(np.int64)
+        return sigmoid_s16(total).astype(np.int64)
+
+    for b in range(x.shape[0]):
+        for t in range(x.shape[1]):
+            xt, hb = x[b, t], h[b]
+            i_g, f_g, c_g = gate(0, xt, hb), gate(1, xt, hb), gate(2, xt, hb)
+            new_c = sat16(sat16(mbqm(f_g * c[b], *forget_cell_mult))
+                          + sat16(mbqm(i_g * c_g, *input_cell_mult)))
+            if cell_clip > 0:
+                new_c = np.clip(new_c, -cell_clip, cell_clip)
+            c[b] = new_c
+            o_g = gate(3, xt, hb)
+            act = tanh_s16(c[b], *cell_tanh).astype(np.int64)
+            h[b] = np.clip(mbqm(act * o_g, *hidden_mult) + hidden_zero_point, -128, 127)
+            out[b, t] = h[b]
+    return out, h.astype(np.int8), c.astype(np.int16)

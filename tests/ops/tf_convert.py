@@ -34,7 +34,10 @@ def convert(body, input_shapes, seed: int = 0, value_range=(-1.0, 1.0), samples:
     if key and path.exists():
         return path.read_bytes()
 
-    inputs = [tf.keras.Input(shape=s[1:], batch_size=s[0]) for s in input_shapes]
+    # Names that sort in input order: the converter orders the model's inputs by
+    # name, and the calibration samples below are matched to them by position.
+    inputs = [tf.keras.Input(shape=s[1:], batch_size=s[0], name=f"input_{k:02d}")
+              for k, s in enumerate(input_shapes)]
     outputs = body(*inputs)
     model = tf.keras.Model(inputs, outputs)
     rng = np.random.default_rng(seed)

@@ -122,6 +122,34 @@ def _arg_options(o) -> dict:
     return {"output_type": TENSOR_TYPES.get(o.outputType)}
 
 
+def _resize_options(o) -> dict:
+    return {"align_corners": bool(o.alignCorners),
+            "half_pixel_centers": bool(o.halfPixelCenters)}
+
+
+def _transpose_conv_options(o) -> dict:
+    return {"padding": PADDINGS.get(o.padding, "UNKNOWN"),
+            "stride_h": o.strideH, "stride_w": o.strideW,
+            "activation": _activation(o)}
+
+
+def _batch_matmul_options(o) -> dict:
+    return {"adj_x": bool(o.adjX), "adj_y": bool(o.adjY),
+            "asymmetric_quantize_inputs": bool(o.asymmetricQuantizeInputs)}
+
+
+def _svdf_options(o) -> dict:
+    return {"rank": int(o.rank), "activation": _activation(o),
+            "asymmetric_quantize_inputs": bool(o.asymmetricQuantizeInputs)}
+
+
+def _lstm_options(o) -> dict:
+    return {"activation": _activation(o), "cell_clip": float(o.cellClip),
+            "proj_clip": float(o.projClip), "time_major": bool(o.timeMajor),
+            "asymmetric_quantize_inputs": bool(o.asymmetricQuantizeInputs),
+            "diagonal_recurrent_tensors": bool(o.diagonalRecurrentTensors)}
+
+
 # Builtin operator -> (our op, options parser). Options default when absent.
 PARSERS = {
     schema.BuiltinOperator.CONV_2D: (OpKind.CONV_2D, _conv_options, schema.Conv2DOptionsT),
@@ -176,6 +204,19 @@ PARSERS = {
     schema.BuiltinOperator.RSQRT: (OpKind.RSQRT, _no_options, None),
     schema.BuiltinOperator.L2_NORMALIZATION: (OpKind.L2_NORMALIZATION, _activation_options,
                                               schema.L2NormOptionsT),
+    schema.BuiltinOperator.RESIZE_NEAREST_NEIGHBOR: (OpKind.RESIZE_NEAREST_NEIGHBOR,
+                                                     _resize_options,
+                                                     schema.ResizeNearestNeighborOptionsT),
+    schema.BuiltinOperator.RESIZE_BILINEAR: (OpKind.RESIZE_BILINEAR, _resize_options,
+                                             schema.ResizeBilinearOptionsT),
+    schema.BuiltinOperator.TRANSPOSE_CONV: (OpKind.TRANSPOSE_CONV, _transpose_conv_options,
+                                            schema.TransposeConvOptionsT),
+    schema.BuiltinOperator.BATCH_MATMUL: (OpKind.BATCH_MATMUL, _batch_matmul_options,
+                                          schema.BatchMatMulOptionsT),
+    schema.BuiltinOperator.SVDF: (OpKind.SVDF, _svdf_options, schema.SVDFOptionsT),
+    schema.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM: (
+        OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM, _lstm_options,
+        schema.UnidirectionalSequenceLSTMOptionsT),
 }
 
 
@@ -250,10 +291,9 @@ def _tensor(model, index: int, t, problems: list[str]) -> Tensor:
                                f"{t.buffer}, but the model has {len(model.buffers)} buffers")
     buffer = model.buffers[t.buffer]
     # TFLite Micro gives variable tensors (state kept between invocations) a
-    # zeroed place in its arena, whatever their buffer holds.
-    if t.isVariable:
-        problems.append(f"tensor {index} '{name}' is a variable (state kept between calls), "
-                        "which tinyedge does not support yet")
+    # place of their own, filled with the zero point (int8) or 0, whatever
+    # their buffer holds: they become the model's state block. The ops that
+    # take state accept them; the others refuse (check_no_variables).
     if t.sparsity is not None:
         problems.append(f"tensor {index} '{name}' is stored sparse, which tinyedge does not "
                         "support yet; convert the model with dense weights")
@@ -272,6 +312,8 @@ def _tensor(model, index: int, t, problems: list[str]) -> Tensor:
                 f"({dtype.name}) needs {expected} bytes, its buffer has {len(raw)}")
         data = np.frombuffer(bytes(np.asarray(raw, dtype=np.uint8)),
                              dtype=dtype.numpy.newbyteorder("<")).astype(dtype.numpy).reshape(shape)
+    if t.isVariable:
+        return Tensor(name=name, shape=shape, dtype=dtype, quant=quant, variable=True)
     return Tensor(name=name, shape=shape, dtype=dtype, quant=quant, data=data)
 
 

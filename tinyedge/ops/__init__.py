@@ -146,6 +146,8 @@ def registry() -> dict:
         split, transpose
     from tinyedge.ops import elu, hard_swish, l2_normalization, leaky_relu, logistic, \
         maximum_minimum, mul, prelu, relu, rsqrt, squared_difference, sub
+    from tinyedge.ops import batch_matmul, resize, transpose_conv
+    from tinyedge.ops import lstm, svdf
     return {
         OpKind.CONV_2D: conv2d,
         OpKind.DEPTHWISE_CONV_2D: depthwise_conv2d,
@@ -190,4 +192,10 @@ def registry() -> dict:
         OpKind.ELU: elu,
         OpKind.RSQRT: rsqrt,
         OpKind.L2_NORMALIZATION: l2_normalization,
+        OpKind.RESIZE_NEAREST_NEIGHBOR: resize,
+        OpKind.RESIZE_BILINEAR: resize,
+        OpKind.TRANSPOSE_CONV: transpose_conv,
+        OpKind.BATCH_MATMUL: batch_matmul,
+        OpKind.SVDF: svdf,
+        OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM: lstm,
     }

@@ -64,7 +64,7 @@ def plan_memory(graph: Graph, alignment: int = 4, in_place: bool = True) -> Memo
     roots: dict[int, Tensor] = {}
 
     def touch(t: Tensor, step: int) -> None:
-        if t is None or t.is_constant:
+        if t is None or t.is_constant or t.variable:  # variables: the state block
             return
         r = root_of(t)
         key = id(r)
@@ -115,7 +115,7 @@ def _allow_overlaps(graph: Graph, planner: GreedyPlanner, keys: list[int], root_
         out_key = id(root_of(node.outputs[0]))
         for input_index, limit in rule(node).items():
             t = node.inputs[input_index]
-            if t is None or t.is_constant:
+            if t is None or t.is_constant or t.variable:
                 continue
             in_key = id(root_of(t))
             if in_key != out_key and last[in_key] == step:

@@ -42,12 +42,15 @@ class _State:
         for t in {id(t): t for t in _activations(node.inputs)}.values():
             if after.pending[id(t)] == 0:
                 freed += t.nbytes
+        for t in node.outputs:  # read by nobody (kernel scratch): dies at this step
+            if id(t) not in after.pending:
+                freed += t.nbytes
         after.live = self.live + born - freed
         return after, peak
 
 
 def _activations(tensors):
-    return [t for t in tensors if t is not None and not t.is_constant]
+    return [t for t in tensors if t is not None and not t.is_constant and not t.variable]
 
 
 def _lookahead_peak(state: _State, node: Node, remaining: list[Node], depth: int) -> int:

@@ -2,9 +2,11 @@
  * the function without the te_ prefix (te_conv2d_s8 -> src/ref/conv2d_s8.c).
  *
  * Argument order: op parameters, quantization parameters, then for each tensor
- * its dims and its data pointer; the output comes last. The reference kernels
- * need no scratch memory. All return TE_OK, or TE_ARG_ERROR on a NULL pointer
- * or dims that disagree with each other (checked cheaply, before any work).
+ * its dims and its data pointer; the output comes last. A kernel that needs
+ * scratch memory takes it first and has a ..._scratch_size() companion
+ * (te_transpose_conv_s8); the others need none. All return TE_OK, or
+ * TE_ARG_ERROR on a NULL pointer or dims that disagree with each other
+ * (checked cheaply, before any work).
  *
  * Unless stated otherwise an output buffer must not overlap an input.
  */
@@ -214,6 +216,109 @@ te_status te_rsqrt_s8(const te_rsqrt_params *params, int32_t size,
  * the same buffer as the input (a row is summed before any of it is written). */
 te_status te_l2_normalization_s8(int32_t input_zero_point, int32_t outer_size, int32_t depth,
                                  const int8_t *input, int8_t *output);
+
+/* RESIZE_NEAREST_NEIGHBOR, int8 raw copy (no requantization, as TFLite
+ * Micro). Output row y copies input row params->rows[y] (output_h entries),
+ * output column x input column params->cols[x] (output_w entries). Each
+ * element is read just before it is written, in output order, so the output
+ * may overlap the input as far as the planner's rule allows. */
+te_status te_resize_nearest_s8(const te_resize_params *params,
+                               const int8_t *input, int8_t *output);
+
+/* RESIZE_BILINEAR, int8, TFLite's integer path (ResizeBilinearInteger, no
+ * requantization). params->rows holds 3 values per output row: the lower and
+ * upper source rows and the distance from the lower one in 1/1024 units, in
+ * [-1024, 1024] (negative only where lower == upper, with half-pixel
+ * centers); params->cols likewise per output column. Each output is the 2x2
+ * weighted sum over 2^20, rounded half away from zero. Read/write order as
+ * te_resize_nearest_s8. */
+te_status te_resize_bilinear_s8(const te_resize_params *params,
+                                const int8_t *input, int8_t *output);
+
+/* TRANSPOSE_CONV, int8 activations and weights, int32 bias, as TFLite
+ * Micro's reference: every input pixel scatters input * filter products into
+ * an int32 scratch of the output's size, then each scratch value plus bias is
+ * requantized. scratch: te_transpose_conv_s8_scratch_size(output_dims) bytes,
+ * 4-byte aligned, overwritten (the compiler places it in the arena for this
+ * layer only).
+ * input  [N, H, W, C_in]
+ * filter [C_out, KH, KW, C_in], symmetric
+ * bias   [C_out] or NULL
+ * output [N, OH, OW, C_out]; quant->count is 1 or C_out.
+ * params: strides >= 1, dilations 1, pad_h/pad_w >= 0 (top/left padding of
+ * the output); depth_multiplier ignored. All input is read before any
+ * output byte is written. */
+te_status te_transpose_conv_s8(int32_t *scratch,
+                               const te_conv_params *params, const te_requant *quant,
+                               const te_dims *input_dims, const int8_t *input,
+                               const te_dims *filter_dims, const int8_t *filter,
+                               const int32_t *bias,
+                               const te_dims *output_dims, int8_t *output);
+
+/* Bytes of scratch te_transpose_conv_s8 needs (0 for invalid dims). */
+int32_t te_transpose_conv_s8_scratch_size(const te_dims *output_dims);
+
+/* BATCH_MATMUL, int8 (see te_batch_matmul_params); the output must not
+ * overlap an input beyond the planner's rule (output elements are written in
+ * order, each after all its reads). */
+te_status te_batch_matmul_s8(const te_batch_matmul_params *params,
+                             const int8_t *lhs, const int8_t *rhs, int8_t *output);
+
+/* SVDF with int16 state and time weights (the int8 model's usual form):
+ * shifts the state [batches, filters, memory] left by one element, writes each
+ * filter's newest activation (feature product, rescaled, plus the state zero
+ * point, saturated to int16) into its last slot, then sums per unit the
+ * rank time products (state - state_zero_point) * weights_time plus bias,
+ * rescaled, plus the output zero point, saturated to int8. TFLite Micro
+ * ignores the fused activation in this path; so does this kernel.
+ * input [batches, input_size], weights_feature [filters, input_size],
+ * weights_time [filters, memory], bias [filters / rank] or NULL,
+ * output [batches, filters / rank]. No scratch. state must not overlap the
+ * other buffers; output must not overlap input. */
+te_status te_svdf_s8_s16(const te_svdf_params *params, const int8_t *input,
+                         const int8_t *weights_feature, const int16_t *weights_time,
+                         const int32_t *bias, int16_t *state, int8_t *output);
+
+/* SVDF with int8 state and time weights; otherwise as te_svdf_s8_s16 (the
+ * newest activation saturates to int8 after the state zero point is added). */
+te_status te_svdf_s8_s8(const te_svdf_params *params, const int8_t *input,
+                        const int8_t *weights_feature, const int8_t *weights_time,
+                        const int32_t *bias, int8_t *state, int8_t *output);
+
+/* UNIDIRECTIONAL_SEQUENCE_LSTM (int8, int16 cell state). Per batch and time
+ * step: gate g = act(sat16(rescale(W_g x + bias[g])) + sat16(rescale(R_g h +
+ * bias[4 + g]))); cell = sat16(f * cell) + sat16(i * c), saturated and
+ * clipped; h = o * tanh(cell) (int8, hidden zero point); the output row is h.
+ * weights: 8 pointers, input-to-gate [units, input_size] for gates 0..3 then
+ * recurrent-to-gate [units, units]. params->bias: 8 x units int32, the gate bias plus
+ * -zero_point * row sums (input part) and -hidden_zero_point * row sums
+ * (recurrent part). hidden_state [batches, units] int8 and cell_state
+ * [batches, units] int16 are read and updated (the model's state block).
+ * scratch: 3 * units int16. input [batches, time, input_size] (or time
+ * major), output likewise with units. No buffer may overlap another. */
+te_status te_lstm_s8_s16(const te_lstm_params *params, int16_t *scratch,
+                         const int8_t *input, const int8_t *const weights[8],
+                         int8_t *hidden_state, int16_t *cell_state, int8_t *output);
+
+/* TFLite's int16 sigmoid and tanh (sigmoid_table_uint16 interpolation), as
+ * the integer LSTM uses them: input scaled by multiplier (3 << k when 0 is
+ * given with a left shift k) and a rounding right shift. */
+int16_t te_sigmoid_s16(int32_t x, int32_t multiplier, int32_t right_shift);
+int16_t te_tanh_s16(int32_t x, int32_t multiplier, int32_t right_shift);
+
+/* QUANTIZE from int16: TFLite's Requantize (MultiplyByQuantizedMultiplier of
+ * input - input_zero_point, plus output_zero_point, saturated to the output
+ * type). Zero points in [-32768, 32767]. */
+te_status te_requantize_s16_s8(const te_requantize_params *params, int32_t size,
+                               const int16_t *input, int8_t *output);
+te_status te_requantize_s16_s32(const te_requantize_params *params, int32_t size,
+                                const int16_t *input, int32_t *output);
+
+/* SOFTMAX int8 in, int16 out (scale 1/65536, zero point -32768): the
+ * te_softmax_s8 algorithm with the probability kept to 16 bits. */
+te_status te_softmax_s8_s16(const te_softmax_params *params,
+                            int32_t outer_size, int32_t depth,
+                            const int8_t *input, int16_t *output);
 
 #ifdef __cplusplus
 }

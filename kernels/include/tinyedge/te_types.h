@@ -284,4 +284,98 @@ typedef struct {
     int32_t output_shift;
 } te_rsqrt_params;
 
+/* RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR: input [batches, input_h,
+ * input_w, channels] resized to [batches, output_h, output_w, channels]. The
+ * source rows and columns of each output row and column (rows, cols) are
+ * computed at compile time (see te_resize_nearest_s8, te_resize_bilinear_s8). */
+typedef struct {
+    int32_t batches;
+    int32_t input_h;
+    int32_t input_w;
+    int32_t channels;
+    int32_t output_h;
+    int32_t output_w;
+    const int32_t *rows;
+    const int32_t *cols;
+} te_resize_params;
+
+/* BATCH_MATMUL: output[b, i, j] (contiguous [batch_shape..., rows, cols]) is
+ * sum_k (lhs[b, i, k] + lhs_offset) * (rhs[b, k, j] + rhs_offset), rescaled by
+ * output_multiplier * 2^(output_shift - 31) plus output_offset, clamped to
+ * int8. Element strides (>= 0) place lhs[b, i, k] at
+ * sum_d b_d * lhs_batch_strides[d] + i * lhs_row_stride + k * lhs_depth_stride
+ * and rhs[b, k, j] likewise (a broadcast batch dimension has stride 0; adj_x
+ * and adj_y swap the two matrix strides). lhs_size and rhs_size (elements)
+ * bound every index read. */
+typedef struct {
+    int32_t batch_shape[3];
+    int32_t lhs_batch_strides[3];
+    int32_t rhs_batch_strides[3];
+    int32_t rows;
+    int32_t cols;
+    int32_t depth;
+    int32_t lhs_row_stride;
+    int32_t lhs_depth_stride;
+    int32_t rhs_depth_stride;
+    int32_t rhs_col_stride;
+    int32_t lhs_size;
+    int32_t rhs_size;
+    int32_t lhs_offset;    /* -lhs_zero_point */
+    int32_t rhs_offset;    /* -rhs_zero_point */
+    int32_t output_offset; /* output_zero_point */
+    int32_t output_multiplier;
+    int32_t output_shift;
+} te_batch_matmul_params;
+
+/* SVDF (int8 input and output, int8 feature weights, int32 bias; int16 or
+ * int8 time weights and state), as TFLite Micro's integer SVDF. The state is
+ * [batches, filters, memory]; filters = units * rank. feature_bias[f] is
+ * -input_zero_point * sum of feature filter f (folded at compile time). The
+ * feature product is rescaled by feature_multiplier/shift into the state's
+ * scale, the time product (plus bias) by output_multiplier/shift. */
+typedef struct {
+    int32_t batches;
+    int32_t input_size;
+    int32_t filters;
+    int32_t rank;
+    int32_t memory;
+    int32_t state_zero_point;
+    int32_t output_zero_point;
+    int32_t feature_multiplier;
+    int32_t feature_shift;
+    int32_t output_multiplier;
+    int32_t output_shift;
+    const int32_t *feature_bias;
+} te_svdf_params;
+
+/* UNIDIRECTIONAL_SEQUENCE_LSTM, int8 activations and weights, int16 cell
+ * state, as TFLite Micro's integer LSTM (no peephole, projection, layer norm
+ * or CIFG: TFLite Micro has none). Gates are indexed input, forget, cell,
+ * output. Each gate's input and recurrent products (zero points folded into
+ * the caller's biases) are rescaled to int16 Q3.12, added with saturation and
+ * activated (sigmoid; the cell gate tanh or sigmoid) to Q0.15. */
+typedef struct {
+    int32_t batches;
+    int32_t time_steps;
+    int32_t input_size;
+    int32_t units;
+    int32_t time_major;          /* input/output [time, batch, .] instead of [batch, time, .] */
+    int32_t hidden_zero_point;
+    int32_t input_multiplier[4];
+    int32_t input_shift[4];
+    int32_t recurrent_multiplier[4];
+    int32_t recurrent_shift[4];
+    int32_t forget_cell_multiplier; /* forget gate x cell state -> cell state */
+    int32_t forget_cell_shift;
+    int32_t input_cell_multiplier;  /* input gate x cell gate -> cell state */
+    int32_t input_cell_shift;
+    int32_t hidden_multiplier;      /* output gate x tanh(cell) -> hidden state */
+    int32_t hidden_shift;
+    int32_t cell_clip;              /* in (0, 32767]; 0: no clipping */
+    int32_t cell_tanh_multiplier;   /* tanh(cell) input scaling, as TFLite Micro's Tanh */
+    int32_t cell_tanh_shift;
+    int32_t cell_gate_sigmoid;      /* 0: tanh cell gate, 1: sigmoid */
+    const int32_t *bias;            /* 8 x units, see te_lstm_s8_s16 */
+} te_lstm_params;
+
 #endif /* TINYEDGE_TE_TYPES_H */

@@ -15,13 +15,20 @@ static int32_t exp_of_diff(const te_softmax_params *p, int32_t diff)
     return te_exp_on_negative_values_q5(scaled);
 }
 
-te_status te_softmax_s8(const te_softmax_params *params,
-                        int32_t outer_size, int32_t depth,
-                        const int8_t *input, int8_t *output)
+/* One implementation for both output types: out_bits is 8 (output8) or 16
+ * (output16); the probability is shifted down to out_bits and offset by the
+ * type's minimum, as TFLite's templated Softmax. */
+static te_status softmax_rows(const te_softmax_params *params,
+                              int32_t outer_size, int32_t depth, const int8_t *input,
+                              int8_t *output8, int16_t *output16, int out_bits)
 {
     int32_t row, c;
 
-    if (params == NULL || input == NULL || output == NULL || outer_size < 1 || depth < 1) {
+    const int32_t out_min = out_bits == 16 ? -32768 : -128;
+    const int32_t out_max = out_bits == 16 ? 32767 : 127;
+
+    if (params == NULL || input == NULL || (output8 == NULL && output16 == NULL) ||
+        outer_size < 1 || depth < 1) {
         return TE_ARG_ERROR;
     }
     /* What TFLite's preparation produces: a non-negative multiplier and a left
@@ -35,7 +42,6 @@ te_status te_softmax_s8(const te_softmax_params *params,
 
     for (row = 0; row < outer_size; row++) {
         const int8_t *in = input + row * depth;
-        int8_t *out = output + row * depth;
         int32_t max = -128;
         int32_t sum = 0;
         int32_t reciprocal;
@@ -56,20 +62,44 @@ te_status te_softmax_s8(const te_softmax_params *params,
         }
         /* sum >= 1.0 (the maximum contributes exp(0)), so it is positive. */
         reciprocal = te_get_reciprocal(sum, ACCUMULATION_INTEGER_BITS, &num_bits_over_unit);
-        /* Output scale 1/256: shift the Q0.31 probability down to 8 bits. */
-        exponent = num_bits_over_unit + 31 - 8;
+        /* Output scale 2^-out_bits: shift the Q0.31 probability down. */
+        exponent = num_bits_over_unit + 31 - out_bits;
 
         for (c = 0; c < depth; c++) {
             const int32_t diff = in[c] - max;
-            int32_t result = -128;
+            int32_t result = out_min;
             /* An exponent above 31 means a sum of exponentials >= 512, which
              * TFLite rejects; every probability then rounds to 0 (-128). */
             if (diff >= params->diff_min && exponent <= 31) {
                 const int32_t prob = te_srdhm(reciprocal, exp_of_diff(params, diff));
-                result = te_clamp_s32(te_rdbpot(prob, exponent) - 128, -128, 127);
+                result = te_clamp_s32(te_rdbpot(prob, exponent) + out_min, out_min, out_max);
             }
-            out[c] = (int8_t)result;
+            if (out_bits == 16) {
+                output16[row * depth + c] = (int16_t)result;
+            } else {
+                output8[row * depth + c] = (int8_t)result;
+            }
         }
     }
     return TE_OK;
+}
+
+te_status te_softmax_s8(const te_softmax_params *params,
+                        int32_t outer_size, int32_t depth,
+                        const int8_t *input, int8_t *output)
+{
+    if (output == NULL) {
+        return TE_ARG_ERROR;
+    }
+    return softmax_rows(params, outer_size, depth, input, output, NULL, 8);
+}
+
+te_status te_softmax_s8_s16(const te_softmax_params *params,
+                            int32_t outer_size, int32_t depth,
+                            const int8_t *input, int16_t *output)
+{
+    if (output == NULL) {
+        return TE_ARG_ERROR;
+    }
+    return softmax_rows(params, outer_size, depth, input, NULL, output, 16);
 }

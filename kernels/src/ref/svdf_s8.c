@@ -1,0 +1,127 @@
+#include "tinyedge/te_kernels.h"
+#include "tinyedge/te_arith.h"
+
+#include <stddef.h>
+
+/* SVDF as TFLite Micro's EvalIntegerSvdfReference, for int16 and int8 state.
+ * The per-filter time products are summed straight into each unit's output,
+ * in the order TFLite Micro adds them (bias, then filter 0..rank-1 of the
+ * unit), so no scratch is needed. Sums wrap as int32 adds do on hardware. */
+
+static int params_ok(const te_svdf_params *p)
+{
+    return p->batches >= 1 && p->input_size >= 1 && p->input_size <= 65536 &&
+           p->rank >= 1 && p->filters >= p->rank && p->filters % p->rank == 0 &&
+           p->memory >= 1 && p->feature_bias != NULL &&
+           (int64_t)p->filters * p->memory <= INT32_MAX / p->batches &&
+           p->output_zero_point >= -128 && p->output_zero_point <= 127 &&
+           p->feature_shift >= -31 && p->feature_shift <= 30 &&
+           p->output_shift >= -31 && p->output_shift <= 30;
+}
+
+/* The newest activation of filter f for one input row: the feature product
+ * rescaled into the state's scale, plus the state zero point, saturated. */
+static int32_t feature_value(const te_svdf_params *p, const int8_t *row,
+                             const int8_t *weights, int32_t f, int32_t lo, int32_t hi)
+{
+    const int8_t *w = weights + (size_t)f * (size_t)p->input_size;
+    uint32_t sum = (uint32_t)p->feature_bias[f];
+    int32_t acc, c;
+    for (c = 0; c < p->input_size; c++) {
+        sum += (uint32_t)((int32_t)w[c] * (int32_t)row[c]);
+    }
+    acc = te_mbqm(te_wrap_s32(sum), p->feature_multiplier, p->feature_shift);
+    return te_clamp_s32(te_add_wrap_s32(acc, p->state_zero_point), lo, hi);
+}
+
+static int8_t output_value(const te_svdf_params *p, int32_t acc)
+{
+    acc = te_mbqm(acc, p->output_multiplier, p->output_shift);
+    return (int8_t)te_clamp_s32(te_add_wrap_s32(acc, p->output_zero_point), -128, 127);
+}
+
+te_status te_svdf_s8_s16(const te_svdf_params *params, const int8_t *input,
+                         const int8_t *weights_feature, const int16_t *weights_time,
+                         const int32_t *bias, int16_t *state, int8_t *output)
+{
+    int32_t b, f, m, u;
+    int32_t total;
+
+    if (params == NULL || input == NULL || weights_feature == NULL || weights_time == NULL ||
+        state == NULL || output == NULL || !params_ok(params) ||
+        params->state_zero_point < -32768 || params->state_zero_point > 32767) {
+        return TE_ARG_ERROR;
+    }
+    total = params->batches * params->filters * params->memory;
+    for (m = 1; m < total; m++) {
+        state[m - 1] = state[m];
+    }
+    for (b = 0; b < params->batches; b++) {
+        const int8_t *row = input + (size_t)b * (size_t)params->input_size;
+        int16_t *batch_state = state + (size_t)b * (size_t)params->filters * (size_t)params->memory;
+        const int32_t units = params->filters / params->rank;
+        for (f = 0; f < params->filters; f++) {
+            batch_state[(size_t)f * (size_t)params->memory + (size_t)params->memory - 1] =
+                (int16_t)feature_value(params, row, weights_feature, f, -32768, 32767);
+        }
+        for (u = 0; u < units; u++) {
+            int32_t acc = bias != NULL ? bias[u] : 0;
+            int32_t r;
+            for (r = 0; r < params->rank; r++) {
+                const int32_t filter = u * params->rank + r;
+                const int16_t *s = batch_state + (size_t)filter * (size_t)params->memory;
+                const int16_t *w = weights_time + (size_t)filter * (size_t)params->memory;
+                uint32_t dot = 0;
+                for (m = 0; m < params->memory; m++) {
+                    dot += (uint32_t)((int32_t)w[m] * ((int32_t)s[m] - params->state_zero_point));
+                }
+                acc = te_add_wrap_s32(acc, te_wrap_s32(dot));
+            }
+            output[(size_t)b * (size_t)units + (size_t)u] = output_value(params, acc);
+        }
+    }
+    return TE_OK;
+}
+
+te_status te_svdf_s8_s8(const te_svdf_params *params, const int8_t *input,
+                        const int8_t *weights_feature, const int8_t *weights_time,
+                        const int32_t *bias, int8_t *state, int8_t *output)
+{
+    int32_t b, f, m, u;
+    int32_t total;
+
+    if (params == NULL || input == NULL || weights_feature == NULL || weights_time == NULL ||
+        state == NULL || output == NULL || !params_ok(params) ||
+        params->state_zero_point < -128 || params->state_zero_point > 127) {
+        return TE_ARG_ERROR;
+    }
+    total = params->batches * params->filters * params->memory;
+    for (m = 1; m < total; m++) {
+        state[m - 1] = state[m];
+    }
+    for (b = 0; b < params->batches; b++) {
+        const int8_t *row = input + (size_t)b * (size_t)params->input_size;
+        int8_t *batch_state = state + (size_t)b * (size_t)params->filters * (size_t)params->memory;
+        const int32_t units = params->filters / params->rank;
+        for (f = 0; f < params->filters; f++) {
+            batch_state[(size_t)f * (size_t)params->memory + (size_t)params->memory - 1] =
+                (int8_t)feature_value(params, row, weights_feature, f, -128, 127);
+        }
+        for (u = 0; u < units; u++) {
+            int32_t acc = bias != NULL ? bias[u] : 0;
+            int32_t r;
+            for (r = 0; r < params->rank; r++) {
+                const int32_t filter = u * params->rank + r;
+                const int8_t *s = batch_state + (size_t)filter * (size_t)params->memory;
+                const int8_t *w = weights_time + (size_t)filter * (size_t)params->memory;
+                uint32_t dot = 0;
+                for (m = 0; m < params->memory; m++) {
+                    dot += (uint32_t)((int32_t)w[m] * ((int32_t)s[m] - params->state_zero_point));
+                }
+                acc = te_add_wrap_s32(acc, te_wrap_s32(dot));
+            }
+            output[(size_t)b * (size_t)units + (size_t)u] = output_value(params, acc);
+        }
+    }
+    return TE_OK;
+}
