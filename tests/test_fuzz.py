@@ -7,7 +7,12 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-from fuzz_models import check_case
+import flatbuffers
+import pytest
+from fuzz_models import check_case, schema
+
+import tinyedge
+from tinyedge.errors import ModelFormatError
 
 CASES = int(os.environ.get("TINYEDGE_FUZZ_CASES", "2000"))
 
@@ -17,3 +22,17 @@ def test_mutated_models(shared_models, tmp_path):
                        for seed in range(CASES))
     print(f"\nfuzz: {CASES} cases: {dict(outcomes)}")
     assert sum(outcomes.values()) == CASES
+
+
+def test_absent_vectors_are_a_format_error(shared_models, tmp_path):
+    """A flatbuffer whose operator-code or buffer vector is absent (found by the
+    long fuzz campaign: it used to raise a TypeError) is refused in one line."""
+    for field in ("operatorCodes", "buffers"):
+        model = schema.ModelT.InitFromPackedBuf(
+            (shared_models / "tflm" / "hello_world_int8.tflite").read_bytes(), 0)
+        setattr(model, field, None)
+        builder = flatbuffers.Builder(1024)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        with pytest.raises(ModelFormatError, match="corrupt TFLite model"):
+            tinyedge.compile(bytes(builder.Output()), tmp_path / field)
+        assert not (tmp_path / field).exists()

@@ -242,6 +242,9 @@ def _parse_flatbuffer(data: bytes):
         ) from None
     if not model.subgraphs:
         raise ModelFormatError("corrupt TFLite model: it has no subgraph")
+    # Absent vectors read as None; the checks below index them as empty lists.
+    model.buffers = model.buffers or []
+    model.operatorCodes = model.operatorCodes or []
     return model
 
 
