@@ -21,3 +21,9 @@ fi
 
 echo "setup: installing tinyedge and its Python dependencies"
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[test]"
+# tf_keras (Keras 2) for tests/ops/test_lstm_svdf_sweep.py: the converter fuses its LSTM layer
+# into UNIDIRECTIONAL_SEQUENCE_LSTM, not Keras 3's. Without its dependencies, which would add
+# the full tensorflow package next to tensorflow-cpu; its version follows TensorFlow's.
+tf_minor=$(python3 -c 'import tensorflow as tf; print(tf.__version__.rsplit(".", 1)[0])')
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps \
+    "tf-keras~=${tf_minor}.0"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 
 import tinyedge
@@ -83,3 +84,75 @@ def test_cmake_builds_the_output_folder(shared_models, tmp_path):
     result = subprocess.run(["cmake", "--build", str(build)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (build / "libhello_world_int8.a").exists()
+
+
+def _model_16x8() -> bytes:
+    """A 16x8 model (int16 activations, int8 weights, int64 biases beyond
+    int32) through most 16x8 kernels: CONV_2D, DEPTHWISE_CONV_2D, ADD, MUL,
+    LOGISTIC, PAD, FULLY_CONNECTED and QUANTIZE to int8."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import tflite_builder as tb
+
+    rng = np.random.default_rng(16)
+    s = tb.schema
+    mb = tb.ModelBuilder()
+
+    def act(name, shape, scale=1e-3):
+        return mb.add_tensor(name, shape, "int16", scale, 0)
+
+    def weights(name, shape, axis):
+        return mb.add_tensor(name, shape, "int8", [0.01] * shape[axis], 0,
+                             data=rng.integers(-127, 128, size=shape), quantized_dimension=axis)
+
+    def bias(name, n):
+        return mb.add_tensor(name, [n], "int64", [1e-5] * n, 0,
+                             data=rng.integers(-3_000_000_000, 3_000_000_000, size=n))
+
+    x = act("x", [1, 4, 4, 2])
+    conv_out, dw_out, sum_, prod = (act(n, [1, 4, 4, 3]) for n in ("conv", "dw", "sum", "prod"))
+    conv_opts = s.Conv2DOptionsT()
+    conv_opts.padding, conv_opts.strideW, conv_opts.strideH = s.Padding.SAME, 1, 1
+    mb.add_op("CONV_2D", [x, weights("cw", [3, 3, 3, 2], 0), bias("cb", 3)], [conv_out],
+              conv_opts)
+    dw_opts = s.DepthwiseConv2DOptionsT()
+    dw_opts.padding, dw_opts.strideW, dw_opts.strideH, dw_opts.depthMultiplier = \
+        s.Padding.SAME, 1, 1, 1
+    mb.add_op("DEPTHWISE_CONV_2D", [conv_out, weights("dw_w", [1, 3, 3, 3], 3),
+                                    bias("dw_b", 3)], [dw_out], dw_opts)
+    mb.add_op("ADD", [conv_out, dw_out], [sum_], s.AddOptionsT())
+    mb.add_op("MUL", [sum_, dw_out], [prod], s.MulOptionsT())
+    sig = mb.add_tensor("sig", [1, 4, 4, 3], "int16", 1.0 / 32768, 0)
+    mb.add_op("LOGISTIC", [prod], [sig])
+    padded = mb.add_tensor("padded", [1, 4, 4, 4], "int16", 1.0 / 32768, 0)
+    pads = mb.add_tensor("pads", [4, 2], "int32", data=np.array([0, 0, 0, 0, 0, 0, 0, 1]))
+    mb.add_op("PAD", [sig, pads], [padded], s.PadOptionsT())
+    fc_out = act("fc", [16, 5])
+    mb.add_op("FULLY_CONNECTED", [padded, weights("fw", [5, 4], 0), bias("fb", 5)], [fc_out],
+              s.FullyConnectedOptionsT())
+    y = mb.add_tensor("y", [16, 5], "int8", 0.05, 3)
+    mb.add_op("QUANTIZE", [fc_out], [y], s.QuantizeOptionsT())
+    return mb.build([x], [y])
+
+
+@pytest.mark.parametrize("compiler", sorted(COMPILERS))
+def test_16x8_model_compiles_without_warnings(compiler, tmp_path):
+    from tinyedge.verify import run_tflm
+
+    command = COMPILERS[compiler]
+    if shutil.which(command[0]) is None:
+        pytest.skip(f"{command[0]} is not installed (the README's set-up installs it)")
+    data = _model_16x8()
+    model = tinyedge.compile(data, tmp_path / "out")
+    out = model.out_dir
+    assert any(name.endswith("_s16.c") for name in model.report["c_sources"] if "kernels" in name)
+    for source in model.report["c_sources"]:
+        result = subprocess.run(command + STRICT + [f"-I{out}", f"-I{out / 'kernels/include'}",
+                                                    "-c", str(out / source),
+                                                    "-o", str(tmp_path / "x.o")],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, f"{source}:\n{result.stderr}"
+    x = np.random.default_rng(1).integers(-32768, 32768, size=(1, 4, 4, 2)).astype(np.int16)
+    np.testing.assert_array_equal(model.run(x)[0], run_tflm(data, [x], 1)[0])

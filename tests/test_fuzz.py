@@ -9,12 +9,17 @@ from collections import Counter
 
 import flatbuffers
 import pytest
-from fuzz_models import check_case, schema
+from fuzz_models import STATEFUL_SEEDS, check_case, schema
 
 import tinyedge
 from tinyedge.errors import ModelFormatError
 
 CASES = int(os.environ.get("TINYEDGE_FUZZ_CASES", "2000"))
+STATEFUL_CASES = CASES // 5
+# Seeds beyond the CI range that long campaigns (scripts/fuzz.py) found failing,
+# kept as regressions: a conv output of rank 0, a scale without a zero point.
+FOUND_BY_LONG_RUNS = [5848, 6198]
+STATEFUL_FOUND_BY_LONG_RUNS = [1693]  # an LSTM bias that leaves int32 once folded
 
 
 def test_mutated_models(shared_models, tmp_path):
@@ -22,6 +27,19 @@ def test_mutated_models(shared_models, tmp_path):
                        for seed in range(CASES))
     print(f"\nfuzz: {CASES} cases: {dict(outcomes)}")
     assert sum(outcomes.values()) == CASES
+
+
+def test_mutated_stateful_models(shared_models, tmp_path):
+    seeds = [*range(STATEFUL_CASES), *STATEFUL_FOUND_BY_LONG_RUNS]
+    outcomes = Counter(check_case(shared_models, seed, tmp_path / "out", STATEFUL_SEEDS)
+                       for seed in seeds)
+    print(f"\nfuzz (stateful): {len(seeds)} cases: {dict(outcomes)}")
+    assert sum(outcomes.values()) == len(seeds)
+
+
+@pytest.mark.parametrize("seed", FOUND_BY_LONG_RUNS)
+def test_seeds_found_by_long_runs(shared_models, tmp_path, seed):
+    assert check_case(shared_models, seed, tmp_path / "out") in ("refused", "bit-exact")
 
 
 def test_absent_vectors_are_a_format_error(shared_models, tmp_path):

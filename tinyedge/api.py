@@ -26,6 +26,7 @@ from tinyedge.frontend.tflite import model_name, read_tflite
 from tinyedge.ir import ALIAS_OPS, DType, Graph, OpKind, schedule_problems
 from tinyedge.ops import registry
 from tinyedge.passes import run_pipeline
+from tinyedge.passes.fold_constants import COMPILE_TIME_ONLY, not_folded_problem
 from tinyedge.passes.scratch import attach_scratch
 from tinyedge.planner import MemoryPlan
 from tinyedge.planner.schedule import plan_best_schedule
@@ -55,6 +56,9 @@ def import_model(data: bytes, name: str) -> Graph:
     handlers = registry()
     messages = []
     for node in graph.nodes:
+        if node.kind in COMPILE_TIME_ONLY:
+            messages.append(f"operator {node.index} ({node.kind.name}): {not_folded_problem(node)}")
+            continue
         handler = handlers[node.kind]
         optional = getattr(handler, "OPTIONAL_INPUTS", frozenset())
         absent = [i for i, t in enumerate(node.inputs) if t is None and i not in optional]
@@ -154,6 +158,8 @@ def build_report(graph: Graph, layers: list[Layer], plan: MemoryPlan, facts: dic
         "inputs": _io_report(graph, graph.inputs),
         "outputs": _io_report(graph, graph.outputs),
         "layers": layer_entries,
+        # Ops of the model evaluated at compile time (passes/fold_constants.py).
+        "folded": [{"index": node.index, "op": node.kind.name} for node in graph.folded],
         "buffers": buffers,
     }
 

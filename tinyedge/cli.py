@@ -104,6 +104,10 @@ def cmd_inspect(args) -> int:
     graph, plan = plan_best_schedule(import_model(data, name))
     calls = {layer.index: layer.call for layer in lower_graph(graph)}
     print(f"model {name}: {len(graph.nodes)} layers")
+    if graph.folded:
+        kinds = sorted({node.kind.name for node in graph.folded})
+        plural = "s" if len(graph.folded) != 1 else ""
+        print(f"  folded {len(graph.folded)} op{plural} at compile time ({', '.join(kinds)})")
     for t in graph.inputs:
         print(f"  input  {t.name}: {t.dtype.numpy_name} {list(t.shape)} {_quant_text(t)}")
     for t in graph.outputs:
@@ -131,8 +135,11 @@ def cmd_inspect(args) -> int:
 
 def cmd_ops(args) -> int:
     from tinyedge.ops import NOT_IN_TFLITE_MICRO, registry
+    from tinyedge.passes.fold_constants import SUPPORT as FOLDED_SUPPORT
 
     rows = [(kind.name, module.SUPPORT) for kind, module in registry().items()]
+    rows += [(kind.name, f"folded at compile time only: {text}")
+             for kind, text in FOLDED_SUPPORT.items()]
     rows += [(name, f"not supported: {why}") for name, why in sorted(NOT_IN_TFLITE_MICRO.items())]
     if args.markdown:
         print("| op | types and constraints |\n|---|---|")

@@ -46,7 +46,9 @@ def c_literal(value) -> str:
     if isinstance(value, bool):
         return str(int(value))
     if isinstance(value, int):
-        # INT32_MIN cannot be written as a plain negative literal.
+        # INT32_MIN and INT64_MIN cannot be written as plain negative literals.
+        if value == -(2**63):
+            return "(-9223372036854775807LL - 1)"
         return "(-2147483647 - 1)" if value == -(2**31) else str(value)
     if isinstance(value, float):
         return f"{np.float32(value):.9e}f"

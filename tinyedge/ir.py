@@ -84,6 +84,16 @@ class OpKind(enum.Enum):
     # stateful (variable tensors kept between invocations)
     SVDF = "SVDF"
     UNIDIRECTIONAL_SEQUENCE_LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
+    # evaluated at compile time only, on constants (passes/fold_constants.py)
+    SHAPE = "SHAPE"
+    FILL = "FILL"
+    ZEROS_LIKE = "ZEROS_LIKE"
+    EXPAND_DIMS = "EXPAND_DIMS"
+    BROADCAST_TO = "BROADCAST_TO"
+    CAST = "CAST"
+    RANGE = "RANGE"
+    FLOOR_DIV = "FLOOR_DIV"
+    REDUCE_PROD = "REDUCE_PROD"
 
 
 # Ops that only reinterpret the shape of their first input: no kernel, no copy.
@@ -165,6 +175,8 @@ class Graph:
     inputs: list[Tensor]
     outputs: list[Tensor]
     nodes: list[Node]
+    # Nodes of the source model evaluated at compile time (constant folding).
+    folded: tuple[Node, ...] = ()
 
     def tensors(self) -> list[Tensor]:
         """Every tensor the graph refers to, in first-use order, without repeats."""

@@ -110,9 +110,9 @@ def softmax_params(beta: float, input_scale: float) -> tuple[int, int, int]:
     return multiplier, left_shift, diff_min
 
 
-def add_params(input1_scale: float, input2_scale: float, output_scale: float) -> dict:
-    """TFLite's general int8 ADD rescaling (left shift 20)."""
-    left_shift = 20
+def add_params(input1_scale: float, input2_scale: float, output_scale: float,
+               left_shift: int = 20) -> dict:
+    """TFLite's general ADD rescaling (left shift 20 for int8, 15 for int16)."""
     twice_max = 2.0 * max(input1_scale, input2_scale)
     m1, s1 = quantize_multiplier(input1_scale / twice_max)
     m2, s2 = quantize_multiplier(input2_scale / twice_max)

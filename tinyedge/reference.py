@@ -683,8 +683,10 @@ def svdf(x, weights_feature, weights_time, bias, state, *, rank, input_zero_poin
     s[:-1] = s[1:]  # the whole buffer shifts left by one element
     s = s.reshape(batches, filters, memory)
     feature = wrap_int32((x - input_zero_point) @ wf.T)  # [batches, filters]
-    newest = mbqm(feature, feature_multiplier, feature_shift) + state_zero_point
-    s[:, :, -1] = np.clip(newest, info.min, info.max)
+    # Saturated first, then the zero point added and narrowed (wrapping) into the
+    # state, as TFLite Micro does.
+    newest = np.clip(mbqm(feature, feature_multiplier, feature_shift), info.min, info.max)
+    s[:, :, -1] = (newest + state_zero_point).astype(info.dtype)
     time = wrap_int32(((s - state_zero_point) * wt[None]).sum(axis=2))  # [batches, filters]
     acc = time.reshape(batches, filters // rank, rank).sum(axis=2)
     if bias is not None:
@@ -698,8 +700,8 @@ def _sigmoid_table() -> np.ndarray:
     """TFLite's sigmoid_table_uint16 (sigmoid(i / 24) in Q0.16), as the C kernel holds it."""
     import re
     from tinyedge import KERNELS_DIR
-    text = (KERNELS_DIR / "src" / "ref" / "lstm_s8_s16.c").read_text()
-    body = text[text.index("sigmoid_table[256] = {"):]
+    text = (KERNELS_DIR / "include" / "tinyedge" / "te_sigmoid16.h").read_text()
+    body = text[text.index("te_sigmoid16_table[256] = {"):]
     body = body[body.index("{") + 1:body.index("};")]
     return np.array([int(v) for v in re.findall(r"\d+", body)], dtype=np.int64)
 

@@ -3,9 +3,12 @@ full-integer TFLite (int8 inside, int8 at the edges by default), as users do.
 
     model_bytes = convert(lambda x: tf.nn.relu6(x), [(1, 8, 8, 3)], seed=3)
 
-`body` takes Keras tensors (one per input shape, batch size fixed) and returns
+`body` takes Keras tensors (one per input shape, batch size fixed, or dynamic
+when the shape's batch is None) and returns
 the output tensor(s); calibration samples are seeded uniform values in
-`value_range` so the quantization parameters vary from case to case.
+`value_range` (or one range per input) so the quantization parameters vary
+from case to case. scheme="16x8" converts to TFLite's 16x8 scheme instead
+(int16 activations, int8 weights, int16 at the edges).
 With a `key` that names everything `body` builds (op, sizes, options),
 converted models are cached on disk, so a rerun skips TensorFlow.
 """
@@ -23,33 +26,45 @@ CACHE = Path(os.environ.get("TINYEDGE_CACHE", Path.home() / ".cache" / "tinyedge
 
 
 def convert(body, input_shapes, seed: int = 0, value_range=(-1.0, 1.0), samples: int = 24,
-            io_type: str = "int8", key: str = "") -> bytes:
+            io_type: str | None = None, key: str = "", scheme: str = "int8") -> bytes:
     """Convert `body` into an int8 TFLite flatbuffer. `key` must describe
     everything `body` builds (the shapes, seed and ranges are added to it);
-    without a key nothing is cached."""
+    without a key nothing is cached. io_type defaults to the scheme's
+    activation type (int8, or int16 for 16x8)."""
     import tensorflow as tf  # imported here only: the rest of the suite does not need it
 
-    ident = repr((key, input_shapes, seed, value_range, samples, io_type, tf.__version__))
+    io_type = io_type or ("int16" if scheme == "16x8" else "int8")
+
+    ident = repr((key, input_shapes, seed, value_range, samples, io_type, tf.__version__)
+                 + ((scheme,) if scheme != "int8" else ()))
     path = CACHE / f"{hashlib.sha256(ident.encode()).hexdigest()[:32]}.tflite"
     if key and path.exists():
         return path.read_bytes()
 
-    # Names that sort in input order: the converter orders the model's inputs by
-    # name, and the calibration samples below are matched to them by position.
+    # The converted model may order its inputs differently: calibration samples
+    # are matched to the inputs by these names.
     inputs = [tf.keras.Input(shape=s[1:], batch_size=s[0], name=f"input_{k:02d}")
               for k, s in enumerate(input_shapes)]
     outputs = body(*inputs)
     model = tf.keras.Model(inputs, outputs)
     rng = np.random.default_rng(seed)
-    low, high = value_range
-    calibration = [[rng.uniform(low, high, size=s).astype(np.float32) for s in input_shapes]
+    ranges = value_range if isinstance(value_range[0], (tuple, list)) \
+        else [value_range] * len(input_shapes)
+    # A batch of None keeps the batch dynamic (SHAPE ops in the model); calibrate with 1.
+    calibration = [{f"input_{k:02d}": rng.uniform(low, high, size=(s[0] or 1,) + tuple(s[1:]))
+                    .astype(np.float32)
+                    for k, (s, (low, high)) in enumerate(zip(input_shapes, ranges))}
                    for _ in range(samples)]
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = lambda: iter(calibration)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    dtype = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io_type]
+    if scheme == "16x8":
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    else:
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    dtype = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32, "int16": tf.int16}[io_type]
     converter.inference_input_type = dtype
     converter.inference_output_type = dtype
     data = converter.convert()

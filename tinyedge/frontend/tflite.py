@@ -217,6 +217,17 @@ PARSERS = {
     schema.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM: (
         OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM, _lstm_options,
         schema.UnidirectionalSequenceLSTMOptionsT),
+    # evaluated at compile time only (passes/fold_constants.py)
+    schema.BuiltinOperator.SHAPE: (OpKind.SHAPE, _no_options, None),
+    schema.BuiltinOperator.FILL: (OpKind.FILL, _no_options, None),
+    schema.BuiltinOperator.ZEROS_LIKE: (OpKind.ZEROS_LIKE, _no_options, None),
+    schema.BuiltinOperator.EXPAND_DIMS: (OpKind.EXPAND_DIMS, _no_options, None),
+    schema.BuiltinOperator.BROADCAST_TO: (OpKind.BROADCAST_TO, _no_options, None),
+    schema.BuiltinOperator.CAST: (OpKind.CAST, _no_options, None),
+    schema.BuiltinOperator.RANGE: (OpKind.RANGE, _no_options, None),
+    schema.BuiltinOperator.FLOOR_DIV: (OpKind.FLOOR_DIV, _no_options, None),
+    schema.BuiltinOperator.REDUCE_PROD: (OpKind.REDUCE_PROD, _reducer_options,
+                                         schema.ReducerOptionsT),
 }
 
 
@@ -256,12 +267,15 @@ def _clean_name(raw) -> str:
     return text[:200]
 
 
-def _quantization(q, shape: tuple[int, ...]) -> Quantization | None:
+def _quantization(q, name: str) -> Quantization | None:
     if q is None or q.scale is None or len(q.scale) == 0:
         return None
     scales = tuple(float(s) for s in np.asarray(q.scale, dtype=np.float32))
-    zps = q.zeroPoint if q.zeroPoint is not None and len(q.zeroPoint) else [0] * len(scales)
-    zero_points = tuple(int(z) for z in zps)
+    zero_points = tuple(int(z) for z in (q.zeroPoint if q.zeroPoint is not None else []))
+    if len(zero_points) not in (1, len(scales)):
+        # TFLite Micro would read a zero point past the end of the vector.
+        raise ModelFormatError(f"corrupt TFLite model: tensor '{name}' has {len(scales)} "
+                               f"quantization scales but {len(zero_points)} zero points")
     if len(zero_points) == 1 and len(scales) > 1:
         zero_points = zero_points * len(scales)
     axis = int(q.quantizedDimension) if len(scales) > 1 else 0
@@ -282,7 +296,7 @@ def _tensor(model, index: int, t, problems: list[str]) -> Tensor:
     elif int(np.prod(shape, dtype=np.float64)) * dtype.itemsize > MAX_TENSOR_BYTES:
         problems.append(f"tensor {index} '{name}' of shape {list(shape)} is larger than "
                         f"{MAX_TENSOR_BYTES:,} bytes")
-    quant = _quantization(t.quantization, shape)
+    quant = _quantization(t.quantization, name)
     if quant is not None:
         if any(not (s > 0 and np.isfinite(s)) for s in quant.scales):
             problems.append(f"tensor {index} '{name}' has a non-positive or non-finite scale")

@@ -124,6 +124,41 @@ def check_int8_activations(node: Node, tensors: list[Tensor | None], problems: l
             problems.append(f"tensor '{t.name}' has zero point {t.quant.zero_point} out of int8 range")
 
 
+def is_16x8(node: Node) -> bool:
+    """Whether a node runs in TFLite's 16x8 scheme (int16 activations, int8 weights)."""
+    first = node.inputs[0] if node.inputs else None
+    return first is not None and first.dtype == DType.INT16
+
+
+def activation_bounds(node: Node) -> tuple[int, int]:
+    """The integer range of the node's activations (int8, or int16 in the 16x8 scheme)."""
+    return (-32768, 32767) if is_16x8(node) else (-128, 127)
+
+
+def check_int16_activations(node: Node, tensors: list[Tensor | None], problems: list[str]) -> None:
+    for t in tensors:
+        if t is None:
+            continue
+        if t.dtype != DType.INT16:
+            problems.append(f"tensor '{t.name}' is {t.dtype.name}; {node.kind.name} with int16 "
+                            "input needs int16 activations throughout (the 16x8 scheme)")
+        elif t.quant is None:
+            problems.append(f"tensor '{t.name}' has no quantization parameters")
+        elif t.quant.per_channel:
+            problems.append(f"activation tensor '{t.name}' is quantized per channel")
+        elif t.quant.zero_point != 0:
+            problems.append(f"int16 tensor '{t.name}' has zero point {t.quant.zero_point}; "
+                            "TFLite Micro's 16x8 kernels need 0")
+
+
+def check_activations(node: Node, tensors: list[Tensor | None], problems: list[str]) -> None:
+    """int8 activations, or int16 ones (16x8 scheme) when the first input is int16."""
+    if is_16x8(node):
+        check_int16_activations(node, tensors, problems)
+    else:
+        check_int8_activations(node, tensors, problems)
+
+
 def check_activation(node: Node, problems: list[str], allowed=("NONE", "RELU", "RELU6",
                                                             "RELU_N1_TO_1")) -> None:
     activation = node.options.get("activation", "NONE")

@@ -1,4 +1,4 @@
-"""ADD: int8 elementwise addition with numpy-style broadcasting up to 6-D."""
+"""ADD: int8 (or 16x8 int16) elementwise addition with numpy-style broadcasting up to 6-D."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,13 +6,13 @@ import numpy as np
 from tinyedge import quant
 from tinyedge.ir import Node, Tensor
 from tinyedge.planner.overlap import elementwise_limit
-from tinyedge.ops import CStruct, KernelCall, StructArg, TensorArg, check_activation, \
-    check_int8_activations, require, shape_text
+from tinyedge.ops import CStruct, KernelCall, StructArg, TensorArg, activation_bounds, \
+    check_activation, check_activations, is_16x8, require, shape_text
 
 # One line of `tinyedge ops`: types and constraints.
 SUPPORT = (
-    "int8; numpy broadcasting up to 6-D, either input may be constant; fused activations as "
-    "CONV_2D"
+    "int8 or int16 (16x8, zero points 0); numpy broadcasting up to 6-D, either input may be "
+    "constant; fused activations as CONV_2D"
 )
 
 MAX_RANK = 6
@@ -33,7 +33,7 @@ def check(node: Node) -> list[str]:
     if problems:
         return problems
     a, b, output = node.inputs[0], node.inputs[1], node.outputs[0]
-    check_int8_activations(node, [a, b, output], problems)
+    check_activations(node, [a, b, output], problems)
     check_activation(node, problems)
     shape = broadcast_shape(a.shape, b.shape)
     require(problems, shape is not None and shape == output.shape,
@@ -41,7 +41,19 @@ def check(node: Node) -> list[str]:
             f"{list(output.shape)}")
     require(problems, len(output.shape) <= MAX_RANK,
             f"ADD supports up to {MAX_RANK} dimensions, found {len(output.shape)}")
+    if not problems and is_16x8(node):
+        p = _params(node)
+        require(problems, max(p["input1_shift"], p["input2_shift"], p["output_shift"]) <= 0,
+                f"ADD output scale {output.quant.scale:g} is too small for the input scales "
+                "(TFLite needs rescales below one)")
     return problems
+
+
+def _params(node: Node) -> dict:
+    """TFLite's ADD preparation: left shift 20 for int8, 15 for int16."""
+    a, b, output = node.inputs[0], node.inputs[1], node.outputs[0]
+    return quant.add_params(a.quant.scale, b.quant.scale, output.quant.scale,
+                            15 if is_16x8(node) else 20)
 
 
 def _strides(shape: tuple[int, ...], out_shape: tuple[int, ...]) -> list[int]:
@@ -67,9 +79,9 @@ def elementwise_shape(name: str, a: Tensor, b: Tensor, output: Tensor) -> CStruc
 
 def lower(node: Node, prefix: str) -> KernelCall:
     a, b, output = node.inputs[0], node.inputs[1], node.outputs[0]
-    p = quant.add_params(a.quant.scale, b.quant.scale, output.quant.scale)
+    p = _params(node)
     act_min, act_max = quant.activation_range(node.options["activation"], output.quant.scale,
-                                              output.quant.zero_point)
+                                              output.quant.zero_point, *activation_bounds(node))
     params = CStruct("te_add_params", f"{prefix}_params", [
         ("input1_offset", -a.quant.zero_point), ("input2_offset", -b.quant.zero_point),
         ("output_offset", output.quant.zero_point), ("left_shift", p["left_shift"]),
@@ -80,7 +92,7 @@ def lower(node: Node, prefix: str) -> KernelCall:
     shape = elementwise_shape(f"{prefix}_shape", a, b, output)
     activation = node.options["activation"]
     return KernelCall(
-        function="te_add_s8",
+        function="te_add_s16" if is_16x8(node) else "te_add_s8",
         args=[StructArg(params), StructArg(shape), TensorArg(a), TensorArg(b), TensorArg(output)],
         constants=[params, shape],
         summary=(f"ADD {shape_text(a)} + {shape_text(b)} -> {shape_text(output)}"
@@ -93,5 +105,5 @@ def overlap(node: Node) -> dict[int, int]:
     limits = {}
     for i, t in enumerate(node.inputs):
         source = np.broadcast_to(np.arange(t.size).reshape(t.shape), output.shape)
-        limits[i] = elementwise_limit(source, 1, 1)
+        limits[i] = elementwise_limit(source, t.dtype.itemsize, output.dtype.itemsize)
     return limits

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 from tinyedge.ir import Node
-from tinyedge.ops import KernelCall, NullArg, StructArg, TensorArg, dims_struct, require, \
-    shape_text
-from tinyedge.ops.conv_common import check_geometry, check_tensors, check_weights, \
-    conv_constants, describe, window_overlap
+from tinyedge.ops import KernelCall, NullArg, StructArg, TensorArg, dims_struct, is_16x8, \
+    require, shape_text
+from tinyedge.ops.conv_common import check_16x8_scales, check_geometry, check_tensors, \
+    check_weights, conv_constants, describe, window_overlap
 
 # One line of `tinyedge ops`: types and constraints.
 SUPPORT = (
-    "int8 NHWC, int32 bias; SAME/VALID, any stride and dilation, groups; weights per tensor or "
-    "per output channel (symmetric); fused NONE/RELU/RELU6/RELU_N1_TO_1"
+    "int8 NHWC, int32 bias, or 16x8 (int16 activations, int64 bias); SAME/VALID, any stride "
+    "and dilation, groups; weights per tensor or per output channel (symmetric); fused "
+    "NONE/RELU/RELU6/RELU_N1_TO_1"
 )
 
 # The bias may be absent (index -1 in the model).
@@ -37,6 +38,7 @@ def check(node: Node) -> list[str]:
     check_weights(node, filter_, bias, out_channels, 0, problems)
     if not problems:
         check_geometry(node, input_, output, filter_.shape[1], filter_.shape[2], problems)
+    check_16x8_scales(node, problems)
     return problems
 
 
@@ -52,7 +54,7 @@ def lower(node: Node, prefix: str) -> KernelCall:
     macs = output.size * kh * kw * filter_in
     kernel = f"{kh}x{kw}"
     return KernelCall(
-        function="te_conv2d_s8",
+        function="te_conv2d_s16" if is_16x8(node) else "te_conv2d_s8",
         args=[StructArg(params), StructArg(quant_struct),
               StructArg(in_dims), TensorArg(input_), StructArg(filter_dims), TensorArg(filter_),
               TensorArg(bias) if bias is not None else NullArg(),

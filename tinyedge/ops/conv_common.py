@@ -5,14 +5,15 @@ from __future__ import annotations
 from tinyedge import quant
 from tinyedge.ir import DType, Node, Tensor
 from tinyedge.planner.overlap import window_limit
-from tinyedge.ops import CStruct, check_activation, check_int8_activations, require, \
-    requant_constants
+from tinyedge.ops import CStruct, activation_bounds, check_activation, check_activations, \
+    is_16x8, require, requant_constants
 
 
 def check_weights(node: Node, filter_: Tensor | None, bias: Tensor | None, out_channels: int,
                   channel_axis: int, problems: list[str]) -> None:
     """Filter: constant symmetric int8, per tensor or per channel along channel_axis.
-    Bias: absent or constant int32 of out_channels values."""
+    Bias: absent or constant int32 of out_channels values (int64 in the 16x8
+    scheme, the only bias type TFLite Micro reads there)."""
     if filter_ is None or not filter_.is_constant:
         problems.append(f"{node.kind.name} needs constant weights")
         return
@@ -28,9 +29,11 @@ def check_weights(node: Node, filter_: Tensor | None, bias: Tensor | None, out_c
                 f"filter '{filter_.name}' has {len(q.scales)} scales on axis {q.axis}; expected "
                 f"1 or {out_channels} on axis {channel_axis}")
     if bias is not None:
-        require(problems, bias.is_constant and bias.dtype == DType.INT32 and bias.size == out_channels,
-                f"bias '{bias.name}' must be a constant int32 vector of {out_channels} values "
-                f"(found {bias.dtype.name} {list(bias.shape)})")
+        bias_dtype = DType.INT64 if is_16x8(node) else DType.INT32
+        require(problems, bias.is_constant and bias.dtype == bias_dtype
+                and bias.size == out_channels,
+                f"bias '{bias.name}' must be a constant {bias_dtype.numpy_name} vector of "
+                f"{out_channels} values (found {bias.dtype.name} {list(bias.shape)})")
 
 
 def window_geometry(node: Node, input_: Tensor, kernel_h: int, kernel_w: int
@@ -68,10 +71,12 @@ def check_tensors(node: Node, problems: list[str]) -> None:
     if problems:
         return
     input_, output = node.inputs[0], node.outputs[0]
-    check_int8_activations(node, [input_, output], problems)
+    check_activations(node, [input_, output], problems)
     require(problems, len(input_.shape) == 4 and len(output.shape) == 4,
             f"{node.kind.name} needs 4-D input and output, found {list(input_.shape)} -> "
             f"{list(output.shape)}")
+    if problems:
+        return
     require(problems, input_.shape[0] == output.shape[0], "input and output batch sizes differ")
 
 
@@ -82,7 +87,7 @@ def conv_constants(node: Node, prefix: str) -> list:
     _, _, pad_h, pad_w = window_geometry(node, input_, filter_.shape[1], filter_.shape[2])
     out_channels = output.shape[3]
     act_min, act_max = quant.activation_range(o["activation"], output.quant.scale,
-                                              output.quant.zero_point)
+                                              output.quant.zero_point, *activation_bounds(node))
     filter_scales = list(filter_.quant.scales)
     if len(filter_scales) == 1:
         filter_scales *= out_channels
@@ -97,6 +102,18 @@ def conv_constants(node: Node, prefix: str) -> list:
         ("output_offset", output.quant.zero_point),
         ("activation_min", act_min), ("activation_max", act_max)])
     return [params] + requant_constants(prefix, multipliers, shifts)
+
+
+def check_16x8_scales(node: Node, problems: list[str]) -> None:
+    """TFLite's int64 requantization (16x8 scheme) takes left shifts up to 7 only."""
+    input_, filter_, output = node.inputs[0], node.inputs[1], node.outputs[0]
+    if not is_16x8(node) or problems:
+        return
+    _, shifts = quant.conv_multipliers(input_.quant.scale, list(filter_.quant.scales),
+                                       output.quant.scale)
+    require(problems, max(shifts) <= 7,
+            f"output '{output.name}' has a scale too small for its input and filter scales "
+            f"(16x8 requantization shift {max(shifts)} > 7)")
 
 
 def describe(node: Node) -> str:
@@ -116,4 +133,5 @@ def window_overlap(node: Node, kernel_h: int, kernel_w: int) -> dict[int, int]:
     _, _, pad_h, pad_w = window_geometry(node, input_, kernel_h, kernel_w)
     return {0: window_limit(input_.shape, output.shape, (kernel_h, kernel_w),
                             (o["stride_h"], o["stride_w"]),
-                            (o.get("dilation_h", 1), o.get("dilation_w", 1)), (pad_h, pad_w))}
+                            (o.get("dilation_h", 1), o.get("dilation_w", 1)), (pad_h, pad_w),
+                            input_.dtype.itemsize, output.dtype.itemsize)}

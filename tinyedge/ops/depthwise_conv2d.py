@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from tinyedge.ir import Node
-from tinyedge.ops import KernelCall, NullArg, StructArg, TensorArg, dims_struct, require, shape_text
-from tinyedge.ops.conv_common import check_geometry, check_tensors, check_weights, \
-    conv_constants, describe, window_overlap
+from tinyedge.ops import KernelCall, NullArg, StructArg, TensorArg, dims_struct, is_16x8, \
+    require, shape_text
+from tinyedge.ops.conv_common import check_16x8_scales, check_geometry, check_tensors, \
+    check_weights, conv_constants, describe, window_overlap
 
 # One line of `tinyedge ops`: types and constraints.
 SUPPORT = (
-    "int8 NHWC, int32 bias; SAME/VALID, any stride and dilation, any depth multiplier; weights "
-    "per tensor or per channel (symmetric); fused activations as CONV_2D"
+    "int8 NHWC, int32 bias, or 16x8 (int16 activations, int64 bias); SAME/VALID, any stride "
+    "and dilation, any depth multiplier; weights per tensor or per channel (symmetric); fused "
+    "activations as CONV_2D"
 )
 
 # The bias may be absent (index -1 in the model).
@@ -35,6 +37,7 @@ def check(node: Node) -> list[str]:
     check_weights(node, filter_, bias, out_channels, 3, problems)
     if not problems:
         check_geometry(node, input_, output, filter_.shape[1], filter_.shape[2], problems)
+    check_16x8_scales(node, problems)
     return problems
 
 
@@ -48,7 +51,7 @@ def lower(node: Node, prefix: str) -> KernelCall:
     out_dims = dims_struct(f"{prefix}_output_dims", output.shape)
     _, kh, kw, _ = filter_.shape
     return KernelCall(
-        function="te_depthwise_conv2d_s8",
+        function="te_depthwise_conv2d_s16" if is_16x8(node) else "te_depthwise_conv2d_s8",
         args=[StructArg(params), StructArg(quant_struct),
               StructArg(in_dims), TensorArg(input_), StructArg(filter_dims), TensorArg(filter_),
               TensorArg(bias) if bias is not None else NullArg(),

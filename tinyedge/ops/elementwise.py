@@ -1,4 +1,4 @@
-"""Shared checks, prepare helpers and overlap rules of the int8 elementwise
+"""Shared checks, prepare helpers and overlap rules of the elementwise
 ops (MUL, SUB, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM, PRELU and the unary
 activations). Binary ops reuse ADD's te_elementwise_shape."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 
 from tinyedge import quant
 from tinyedge.ir import Node
-from tinyedge.ops import check_int8_activations, require
+from tinyedge.ops import check_activations, check_int8_activations, require
 from tinyedge.ops.add import MAX_RANK, broadcast_shape
 from tinyedge.planner.overlap import elementwise_limit
 
@@ -16,8 +16,9 @@ def f32(x: float) -> np.float32:
     return np.float32(x)
 
 
-def check_binary(node: Node, problems: list[str]) -> bool:
-    """Two int8 inputs broadcasting to the int8 output, rank <= 6."""
+def check_binary(node: Node, problems: list[str], int16: bool = False) -> bool:
+    """Two int8 inputs (or int16 ones, 16x8, where the op has `int16` kernels)
+    broadcasting to the output, rank <= 6."""
     name = node.kind.name
     require(problems, len(node.inputs) == 2 and len(node.outputs) == 1
             and all(t is not None for t in node.inputs),
@@ -25,7 +26,7 @@ def check_binary(node: Node, problems: list[str]) -> bool:
     if problems:
         return False
     a, b, output = node.inputs[0], node.inputs[1], node.outputs[0]
-    check_int8_activations(node, [a, b, output], problems)
+    (check_activations if int16 else check_int8_activations)(node, [a, b, output], problems)
     shape = broadcast_shape(a.shape, b.shape)
     require(problems, shape is not None and shape == output.shape,
             f"inputs {list(a.shape)} and {list(b.shape)} do not broadcast to the output "
@@ -35,15 +36,16 @@ def check_binary(node: Node, problems: list[str]) -> bool:
     return not problems
 
 
-def check_unary(node: Node, problems: list[str]) -> bool:
-    """One int8 input and an int8 output of the same shape."""
+def check_unary(node: Node, problems: list[str], int16: bool = False) -> bool:
+    """One int8 input and an int8 output of the same shape (or int16 ones,
+    16x8, where the op has `int16` kernels)."""
     name = node.kind.name
     require(problems, len(node.inputs) >= 1 and node.inputs[0] is not None
             and len(node.outputs) == 1, f"{name} takes 1 input and 1 output")
     if problems:
         return False
     input_, output = node.inputs[0], node.outputs[0]
-    check_int8_activations(node, [input_, output], problems)
+    (check_activations if int16 else check_int8_activations)(node, [input_, output], problems)
     require(problems, input_.shape == output.shape,
             f"{name} input {list(input_.shape)} and output {list(output.shape)} differ")
     return not problems
@@ -65,13 +67,15 @@ def binary_overlap(node: Node) -> dict[int, int]:
         if t is None or t.is_constant:
             continue
         source = np.broadcast_to(np.arange(t.size).reshape(t.shape), output.shape)
-        limits[i] = elementwise_limit(source, 1, 1)
+        limits[i] = elementwise_limit(source, t.dtype.itemsize, output.dtype.itemsize)
     return limits
 
 
 def unary_overlap(node: Node) -> dict[int, int]:
     """Element k is read just before element k is written."""
-    return {0: elementwise_limit(np.arange(node.inputs[0].size), 1, 1)}
+    input_, output = node.inputs[0], node.outputs[0]
+    return {0: elementwise_limit(np.arange(input_.size), input_.dtype.itemsize,
+                                 output.dtype.itemsize)}
 
 
 def quantize_multiplier_f32(real) -> tuple[int, int]:

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from tinyedge import quant
 from tinyedge.ir import Node
-from tinyedge.ops import CStruct, KernelCall, NullArg, StructArg, TensorArg, check_activation, \
-    check_int8_activations, dims_struct, require, requant_constants, shape_text
-from tinyedge.ops.conv_common import check_weights
+from tinyedge.ops import CStruct, KernelCall, NullArg, StructArg, TensorArg, activation_bounds, \
+    check_activation, check_activations, dims_struct, is_16x8, require, requant_constants, \
+    shape_text
+from tinyedge.ops.conv_common import check_16x8_scales, check_weights
 from tinyedge.planner.overlap import rows_limit
 
 # One line of `tinyedge ops`: types and constraints.
 SUPPORT = (
-    "int8, int32 bias; any input rank (rows of the filter depth), keep_num_dims; weights per "
-    "tensor or per output channel (symmetric); fused activations as CONV_2D"
+    "int8, int32 bias, or 16x8 (int16 activations, int64 bias); any input rank (rows of the "
+    "filter depth), keep_num_dims; weights per tensor or per output channel (symmetric); fused "
+    "activations as CONV_2D"
 )
 
 # The bias may be absent (index -1 in the model).
@@ -26,7 +28,7 @@ def check(node: Node) -> list[str]:
         return problems
     input_, filter_, output = node.inputs[0], node.inputs[1], node.outputs[0]
     bias = node.inputs[2] if len(node.inputs) > 2 else None
-    check_int8_activations(node, [input_, output], problems)
+    check_activations(node, [input_, output], problems)
     check_activation(node, problems)
     require(problems, node.options.get("weights_format", 0) == 0,
             "FULLY_CONNECTED with shuffled weights is not supported")
@@ -40,6 +42,7 @@ def check(node: Node) -> list[str]:
         require(problems, output.size == (input_.size // depth) * units,
                 f"output '{output.name}' has {output.size} values, expected "
                 f"{(input_.size // depth) * units}")
+    check_16x8_scales(node, problems)
     return problems
 
 
@@ -51,7 +54,7 @@ def lower(node: Node, prefix: str) -> KernelCall:
     in_q, f_q, out_q = input_.quant, filter_.quant, output.quant
     multipliers, shifts = quant.conv_multipliers(in_q.scale, list(f_q.scales), out_q.scale)
     act_min, act_max = quant.activation_range(node.options["activation"], out_q.scale,
-                                              out_q.zero_point)
+                                              out_q.zero_point, *activation_bounds(node))
     params = CStruct("te_fc_params", f"{prefix}_params", [
         ("input_offset", -in_q.zero_point), ("filter_offset", -f_q.zero_point),
         ("output_offset", out_q.zero_point),
@@ -62,7 +65,7 @@ def lower(node: Node, prefix: str) -> KernelCall:
     out_dims = dims_struct(f"{prefix}_output_dims", (batches, 1, 1, units))
     activation = node.options["activation"]
     return KernelCall(
-        function="te_fully_connected_s8",
+        function="te_fully_connected_s16" if is_16x8(node) else "te_fully_connected_s8",
         args=[StructArg(params), StructArg(requant[-1]),
               StructArg(in_dims), TensorArg(input_), StructArg(filter_dims), TensorArg(filter_),
               TensorArg(bias) if bias is not None else NullArg(),
@@ -75,5 +78,7 @@ def lower(node: Node, prefix: str) -> KernelCall:
 
 def overlap(node: Node) -> dict[int, int]:
     """Each output row is written while its whole input row may still be read."""
+    input_, output = node.inputs[0], node.outputs[0]
     units, depth = node.inputs[1].shape
-    return {0: rows_limit(node.inputs[0].size // depth, depth, units)}
+    return {0: rows_limit(input_.size // depth, depth * input_.dtype.itemsize,
+                          units * output.dtype.itemsize)}

@@ -1,14 +1,15 @@
-"""LEAKY_RELU: int8, two rescales (identity and alpha), any alpha."""
+"""LEAKY_RELU: int8 or int16 (16x8), two rescales (identity and alpha), any alpha."""
 from __future__ import annotations
 
 import numpy as np
 
 from tinyedge import quant
 from tinyedge.ir import Node
-from tinyedge.ops import CStruct, IntArg, KernelCall, StructArg, TensorArg, require, shape_text
+from tinyedge.ops import CStruct, IntArg, KernelCall, StructArg, TensorArg, is_16x8, require, \
+    shape_text
 from tinyedge.ops.elementwise import check_unary, require_multiplier, unary_overlap
 
-SUPPORT = "int8, any alpha (negative or above one too)"
+SUPPORT = "int8 or int16 (16x8, zero points 0), any alpha (negative or above one too)"
 
 
 def params(node: Node) -> dict:
@@ -27,7 +28,7 @@ def params(node: Node) -> dict:
 
 def check(node: Node) -> list[str]:
     problems: list[str] = []
-    if not check_unary(node, problems):
+    if not check_unary(node, problems, int16=True):
         return problems
     p = params(node)
     require_multiplier(problems, node, "identity", p["identity_multiplier"], p["identity_shift"])
@@ -41,7 +42,7 @@ def lower(node: Node, prefix: str) -> KernelCall:
     input_, output = node.inputs[0], node.outputs[0]
     struct = CStruct("te_leaky_relu_params", f"{prefix}_params", list(params(node).items()))
     return KernelCall(
-        function="te_leaky_relu_s8",
+        function="te_leaky_relu_s16" if is_16x8(node) else "te_leaky_relu_s8",
         args=[StructArg(struct), IntArg(input_.size), TensorArg(input_), TensorArg(output)],
         constants=[struct],
         summary=f"LEAKY_RELU {shape_text(input_)} alpha {node.options.get('alpha', 0.2):g}")

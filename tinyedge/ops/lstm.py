@@ -20,14 +20,19 @@ from tinyedge.ops import CArray, CName, CStruct, KernelCall, StructArg, TensorAr
 
 SUPPORT = ("int8 input/output and weights (per tensor, symmetric), int32 biases, int8 hidden "
            "state and int16 cell state (power-of-two scale) kept between calls; TANH or SIGMOID "
-           "cell gate, cell clip; no peephole, projection, layer norm or CIFG (as TFLite Micro)")
+           "cell gate, cell clip; peephole, projection, layer norm and CIFG LSTMs are refused, "
+           "as TFLite Micro's integer LSTM refuses them")
 
 INPUT, OUTPUT_STATE, CELL_STATE = 0, 18, 19
 INPUT_WEIGHTS = (1, 2, 3, 4)        # input, forget, cell, output gates
 RECURRENT_WEIGHTS = (5, 6, 7, 8)
 BIASES = (12, 13, 14, 15)
-ABSENT = (9, 10, 11, 16, 17, 20, 21, 22, 23)  # peephole, projection, layer norm
-OPTIONAL_INPUTS = frozenset(ABSENT)
+# The LSTM variants' inputs, all refused as TFLite Micro's LstmTensors::ValidateTensorStatus does.
+VARIANT_INPUTS = {"peephole": (9, 10, 11), "projection": (16, 17),
+                  "layer norm": (20, 21, 22, 23)}
+INPUT_GATE = (1, 5, 12)  # absent in CIFG (coupled input and forget gates)
+# Optional in the format, so check() names the variant instead of "input i is absent".
+OPTIONAL_INPUTS = frozenset(INPUT_GATE).union(*VARIANT_INPUTS.values())
 STATE_INPUTS = frozenset({OUTPUT_STATE, CELL_STATE})
 
 GATE_INPUT_SCALE = 2.0 ** -12   # Q3.12, the gates' pre-activation
@@ -77,10 +82,13 @@ def check(node: Node) -> list[str]:
     o = node.options
     x, output = node.inputs[INPUT], node.outputs[0]
     hidden, cell = node.inputs[OUTPUT_STATE], node.inputs[CELL_STATE]
-    for i in ABSENT:
-        require(problems, node.inputs[i] is None,
-                f"input {i} (peephole, projection or layer norm) is present; TFLite Micro's "
-                "LSTM supports none of them")
+    for variant, inputs in VARIANT_INPUTS.items():
+        require(problems, all(node.inputs[i] is None for i in inputs),
+                f"{variant} LSTM (inputs {', '.join(map(str, inputs))}) is not supported: "
+                "TFLite Micro's integer LSTM runs the plain LSTM only")
+    require(problems, all(node.inputs[i] is not None for i in INPUT_GATE),
+            "CIFG LSTM (no input gate: inputs 1, 5 or 12 absent) is not supported: TFLite "
+            "Micro's integer LSTM runs the plain LSTM only")
     if problems:
         return problems
     check_int8_activations(node, [x, output], problems)
@@ -140,7 +148,24 @@ def check(node: Node) -> list[str]:
     power = cell_scale_power(cell.quant.scale)
     require(problems, 15 + power - 3 <= 12 and 15 + power - 3 >= -15,
             f"cell state scale 2^{power} is out of the supported range")
+    require(problems, np.all(np.abs(folded_biases(node)) < 2**31),
+            "a gate bias plus zero point times its weight row sum leaves int32 (TFLite Micro "
+            "precomputes it in int32)")
     return problems
+
+
+def folded_biases(node: Node) -> np.ndarray:
+    """The 8 gate biases with the zero points folded in: input gates
+    bias - x_zp * row sums of the input weights, then recurrent gates
+    -h_zp * row sums of the recurrent weights, each `units` long."""
+    x, hidden = node.inputs[INPUT], node.inputs[OUTPUT_STATE]
+    biases = [node.inputs[BIASES[g]].data.astype(np.int64)
+              - x.quant.zero_point * node.inputs[INPUT_WEIGHTS[g]].data.astype(np.int64).sum(axis=1)
+              for g in range(4)]
+    biases += [-hidden.quant.zero_point
+               * node.inputs[RECURRENT_WEIGHTS[g]].data.astype(np.int64).sum(axis=1)
+               for g in range(4)]
+    return np.concatenate(biases)
 
 
 def scratch_tensors(node: Node) -> list[Tensor]:
@@ -160,21 +185,14 @@ def lower(node: Node, prefix: str) -> KernelCall:
     time_major = o.get("time_major", False)
     steps, batches = (x.shape[0], x.shape[1]) if time_major else (x.shape[1], x.shape[0])
     units, input_size = node.inputs[2].shape
-    in_m, in_s, rec_m, rec_s, biases = [], [], [], [], []
+    in_m, in_s, rec_m, rec_s = [], [], [], []
     for g in range(4):
-        w, r, b = (node.inputs[INPUT_WEIGHTS[g]], node.inputs[RECURRENT_WEIGHTS[g]],
-                   node.inputs[BIASES[g]])
+        w, r = node.inputs[INPUT_WEIGHTS[g]], node.inputs[RECURRENT_WEIGHTS[g]]
         m, s = fc_multiplier(x.quant.scale, w.quant.scale)
         in_m.append(m), in_s.append(s)
         m, s = fc_multiplier(hidden.quant.scale, r.quant.scale)
         rec_m.append(m), rec_s.append(s)
-        biases.append(b.data.astype(np.int64)
-                      - x.quant.zero_point * w.data.astype(np.int64).sum(axis=1))
-    for g in range(4):
-        r = node.inputs[RECURRENT_WEIGHTS[g]]
-        biases.append(-hidden.quant.zero_point * r.data.astype(np.int64).sum(axis=1))
-    folded = np.concatenate(biases)
-    assert np.all(np.abs(folded) < 2**31), "folded LSTM bias out of int32"
+    folded = folded_biases(node)
     power = cell_scale_power(cell.quant.scale)
     tanh_m, tanh_s = tanh_scaling(power)
     fc_m, fc_s = mul_multiplier(GATE_OUTPUT_SCALE, cell.quant.scale, cell.quant.scale)

@@ -1,8 +1,8 @@
 """Shared pieces of the data movement ops (TRANSPOSE, SLICE, STRIDED_SLICE,
 DEPTH_TO_SPACE, SPACE_TO_DEPTH, PAD, CONCATENATION, SPLIT, ...).
 
-TFLite Micro moves int8 bytes in these ops without looking at the
-quantization, so neither does tinyedge: the copy is raw."""
+TFLite Micro moves int8 (or int16) elements in these ops without looking at
+the quantization, so neither does tinyedge: the copy is raw."""
 from __future__ import annotations
 
 import numpy as np
@@ -22,6 +22,14 @@ def check_int8(node: Node, tensors, problems: list[str]) -> None:
         if t is not None and t.dtype != DType.INT8:
             problems.append(f"tensor '{t.name}' is {t.dtype.name}; {node.kind.name} is compiled "
                             "for int8 only")
+
+
+def check_int8_or_int16(node: Node, tensors, problems: list[str]) -> None:
+    """int8 tensors, or int16 ones throughout (the 16x8 scheme)."""
+    dtypes = {t.dtype for t in tensors if t is not None}
+    if dtypes not in ({DType.INT8}, {DType.INT16}):
+        problems.append(f"{node.kind.name} is compiled for int8 or int16 tensors of one type, "
+                        f"found {', '.join(sorted(d.name for d in dtypes))}")
 
 
 def constant_ints(node: Node, index: int, what: str, problems: list[str],
@@ -69,7 +77,8 @@ def read_index(shape, strides, offset: int) -> np.ndarray:
 
 def strided_copy(node: Node, prefix: str, shape, strides, offset: int,
                  summary: str) -> KernelCall:
-    """One te_strided_copy_s8 call: output element (i0..) = input[offset + sum ik*stride_k]."""
+    """One te_strided_copy_s8 (or _s16) call: output element (i0..) =
+    input[offset + sum ik*stride_k]."""
     input_, output = node.inputs[0], node.outputs[0]
     assert int(np.prod(shape, dtype=np.int64)) == output.size, \
         f"{node}: copy shape {list(shape)} does not fill output {list(output.shape)}"
@@ -77,21 +86,22 @@ def strided_copy(node: Node, prefix: str, shape, strides, offset: int,
     params = CStruct("te_strided_copy_params", f"{prefix}_params", [
         ("shape", shape6), ("strides", strides6), ("offset", int(offset)),
         ("input_size", input_.size)])
-    return KernelCall(function="te_strided_copy_s8",
+    function = "te_strided_copy_s16" if input_.dtype == DType.INT16 else "te_strided_copy_s8"
+    return KernelCall(function=function,
                       args=[StructArg(params), TensorArg(input_), TensorArg(output)],
                       constants=[params], summary=summary)
 
 
-def strided_copy_overlap(shape, strides, offset: int) -> dict[int, int]:
+def strided_copy_overlap(shape, strides, offset: int, itemsize: int = 1) -> dict[int, int]:
     """Element k is read just before it is written, in output order."""
-    return {0: elementwise_limit(read_index(shape, strides, offset), 1, 1)}
+    return {0: elementwise_limit(read_index(shape, strides, offset), itemsize, itemsize)}
 
 
-def sparse_read_limit(reads: np.ndarray) -> int:
+def sparse_read_limit(reads: np.ndarray, itemsize: int = 1) -> int:
     """elementwise_limit for kernels where some output elements read nothing
     from this input (reads[k] < 0): those only count as writes."""
     reads = np.where(reads < 0, _NO_READ, reads)
-    return elementwise_limit(reads, 1, 1)
+    return elementwise_limit(reads, itemsize, itemsize)
 
 
 def describe(node: Node) -> str:

@@ -1,4 +1,4 @@
-"""PAD and PADV2: the int8 input (copied raw, as TFLite Micro does) inside a
+"""PAD and PADV2: the int8 or int16 input (copied raw, as TFLite Micro does) inside a
 border of the output zero point (PAD) or of PADV2's constant value."""
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import numpy as np
 
 from tinyedge.ir import DType, Node, OpKind
 from tinyedge.ops import CStruct, KernelCall, StructArg, TensorArg, require
-from tinyedge.ops.movement import check_int8, constant_ints, describe, read_index, \
+from tinyedge.ops.movement import check_int8_or_int16, constant_ints, describe, read_index, \
     contiguous_strides, sparse_read_limit
 
 # One line of `tinyedge ops`: types and constraints.
 SUPPORT = (
-    "int8 up to 4-D, constant int32 paddings >= 0; PAD fills with the output zero point, "
-    "PADV2 with its constant (same scale and zero point as the output)"
+    "int8 or int16 (16x8) up to 4-D, constant int32 paddings >= 0; PAD fills with the output "
+    "zero point, PADV2 with its constant (same scale and zero point as the output)"
 )
 
 MAX_RANK = 4  # TFLite Micro's PAD limit
@@ -46,7 +46,7 @@ def check(node: Node) -> list[str]:
     if len(node.inputs) not in n_in or len(node.outputs) != 1 or node.inputs[0] is None:
         return [f"{node.kind.name} takes {' or '.join(map(str, n_in))} inputs and 1 output"]
     input_, output = node.inputs[0], node.outputs[0]
-    check_int8(node, [input_, output], problems)
+    check_int8_or_int16(node, [input_, output], problems)
     require(problems, 1 <= len(input_.shape) <= MAX_RANK,
             f"{node.kind.name} supports 1 to {MAX_RANK} dimensions, found {len(input_.shape)}")
     if problems:
@@ -58,8 +58,8 @@ def check(node: Node) -> list[str]:
                 f"output shape {list(output.shape)} is not the padded input {list(want)}")
     if len(node.inputs) > 2 and node.inputs[2] is not None:
         value = node.inputs[2]
-        require(problems, value.is_constant and value.size == 1 and value.dtype == DType.INT8,
-                "PADV2 needs a constant int8 scalar pad value")
+        require(problems, value.is_constant and value.size == 1 and value.dtype == input_.dtype,
+                f"PADV2 needs a constant {input_.dtype.numpy_name} scalar pad value")
         require(problems, value.quant is not None and output.quant is not None
                 and value.quant.zero_point == output.quant.zero_point
                 and value.quant.scale == output.quant.scale,
@@ -79,7 +79,7 @@ def lower(node: Node, prefix: str) -> KernelCall:
         ("pad_before", [0] * lead + [a for a, _ in pairs]),
         ("pad_after", [0] * lead + [b for _, b in pairs]),
         ("pad_value", _pad_value(node))])
-    return KernelCall(function="te_pad_s8",
+    return KernelCall(function="te_pad_s16" if input_.dtype == DType.INT16 else "te_pad_s8",
                       args=[StructArg(params), TensorArg(input_), TensorArg(output)],
                       constants=[params],
                       summary=f"{describe(node)} pad {[list(p) for p in pairs]}")
@@ -94,4 +94,4 @@ def overlap(node: Node) -> dict[int, int]:
     inner = tuple(slice(a, a + d) for (a, _), d in zip(pairs, input_.shape))
     reads[inner] = read_index(input_.shape, contiguous_strides(input_.shape), 0).reshape(
         input_.shape)
-    return {0: sparse_read_limit(reads.reshape(-1))}
+    return {0: sparse_read_limit(reads.reshape(-1), input_.dtype.itemsize)}

@@ -1,5 +1,6 @@
 """QUANTIZE and DEQUANTIZE at the edges of a model (float32 or uint8 to and
-from int8), and QUANTIZE as a requantization between int8 scales."""
+from int8, float32 to and from int16), and QUANTIZE as a requantization
+between integer scales and types."""
 from __future__ import annotations
 
 from tinyedge import quant
@@ -11,20 +12,25 @@ from tinyedge.ops import CStruct, IntArg, KernelCall, StructArg, TensorArg, requ
 
 # One line of `tinyedge ops`: types and constraints.
 SUPPORT = (
-    "QUANTIZE float32->int8, uint8->int8, int8->int8, int8->uint8, int16->int8, int16->int32; "
-    "DEQUANTIZE int8->float32, uint8->float32"
+    "QUANTIZE float32->int8, float32->int16, uint8->int8, int8->int8, int8->uint8, int8->int16, "
+    "int16->int8, int16->int16, int16->int32; DEQUANTIZE int8->float32, uint8->float32, "
+    "int16->float32"
 )
 
 # (op, input dtype, output dtype) -> kernel
 FUNCTIONS = {
     (OpKind.QUANTIZE, DType.FLOAT32, DType.INT8): "te_quantize_f32_s8",
+    (OpKind.QUANTIZE, DType.FLOAT32, DType.INT16): "te_quantize_f32_s16",
     (OpKind.QUANTIZE, DType.INT8, DType.INT8): "te_requantize_s8_s8",
     (OpKind.QUANTIZE, DType.UINT8, DType.INT8): "te_requantize_u8_s8",
     (OpKind.QUANTIZE, DType.INT8, DType.UINT8): "te_requantize_s8_u8",
+    (OpKind.QUANTIZE, DType.INT8, DType.INT16): "te_requantize_s8_s16",
+    (OpKind.QUANTIZE, DType.INT16, DType.INT16): "te_requantize_s16_s16",
     (OpKind.QUANTIZE, DType.INT16, DType.INT8): "te_requantize_s16_s8",
     (OpKind.QUANTIZE, DType.INT16, DType.INT32): "te_requantize_s16_s32",
     (OpKind.DEQUANTIZE, DType.INT8, DType.FLOAT32): "te_dequantize_s8_f32",
     (OpKind.DEQUANTIZE, DType.UINT8, DType.FLOAT32): "te_dequantize_u8_f32",
+    (OpKind.DEQUANTIZE, DType.INT16, DType.FLOAT32): "te_dequantize_s16_f32",
 }
 ZERO_POINT_RANGES = {DType.INT8: (-128, 127), DType.UINT8: (0, 255),
                      DType.INT16: (-32768, 32767), DType.INT32: (-32768, 32767)}

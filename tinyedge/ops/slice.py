@@ -1,4 +1,4 @@
-"""SLICE and STRIDED_SLICE: a raw int8 strided copy of part of the input,
+"""SLICE and STRIDED_SLICE: a raw int8 or int16 strided copy of part of the input,
 with TFLite Micro's begin/end/stride resolution (masks, negative indices,
 clamping)."""
 from __future__ import annotations
@@ -7,13 +7,14 @@ import math
 
 from tinyedge.ir import DType, Node, OpKind
 from tinyedge.ops import require
-from tinyedge.ops.movement import check_int8, constant_ints, contiguous_strides, describe, \
-    single_io, strided_copy, strided_copy_overlap
+from tinyedge.ops.movement import check_int8_or_int16, constant_ints, contiguous_strides, \
+    describe, single_io, strided_copy, strided_copy_overlap
 
 # One line of `tinyedge ops`: types and constraints.
 SUPPORT = (
-    "int8 (raw copy), up to 4-D for STRIDED_SLICE (5-D for SLICE), constant begin/end/strides, "
-    "begin/end/shrink-axis masks, negative strides; no ellipsis or new-axis masks"
+    "int8 or int16 (16x8; raw copy), up to 4-D for STRIDED_SLICE (5-D for SLICE), constant "
+    "begin/end/strides, begin/end/shrink-axis masks, negative strides; no ellipsis or new-axis "
+    "masks"
 )
 
 MAX_RANK = {OpKind.SLICE: 5, OpKind.STRIDED_SLICE: 4}
@@ -97,7 +98,7 @@ def check(node: Node) -> list[str]:
     if not single_io(node, n_inputs, problems):
         return problems
     input_, output = node.inputs[0], node.outputs[0]
-    check_int8(node, [input_, output], problems)
+    check_int8_or_int16(node, [input_, output], problems)
     limit = MAX_RANK[node.kind]
     require(problems, 1 <= len(input_.shape) <= limit,
             f"{node.kind.name} supports 1 to {limit} dimensions, found {len(input_.shape)}")
@@ -123,4 +124,4 @@ def lower(node: Node, prefix: str):
 
 
 def overlap(node: Node) -> dict[int, int]:
-    return strided_copy_overlap(*_copy(node))
+    return strided_copy_overlap(*_copy(node), node.inputs[0].dtype.itemsize)

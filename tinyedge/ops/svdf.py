@@ -14,8 +14,8 @@ from tinyedge.ops import CArray, CName, CStruct, KernelCall, NullArg, StructArg,
     check_int8_activations, require, shape_text
 
 SUPPORT = ("int8 input/output, int8 feature weights, int16 time weights and state (or int8 "
-           "time weights and state), int32 bias; state kept between calls; the fused "
-           "activation is ignored, as TFLite Micro's integer SVDF does")
+           "time weights and state), int32 bias of scale state x time weights; state kept between "
+           "calls; the fused activation is ignored, as TFLite Micro's integer SVDF does")
 
 OPTIONAL_INPUTS = frozenset({3})
 STATE_INPUTS = frozenset({4})
@@ -81,6 +81,12 @@ def check(node: Node) -> list[str]:
     if bias is not None:
         require(problems, bias.is_constant and bias.dtype == DType.INT32
                 and bias.shape == (units,), f"SVDF bias must be constant int32 [{units}]")
+        # TFLite Micro's Prepare refuses any other bias scale (an absolute 1e-5 tolerance).
+        expected = float(np.float32(_scale(state) * _scale(time)))
+        found = float(_scale(bias)) if bias.quant is not None else 0.0
+        require(problems, abs(found - expected) < 1e-5,
+                f"SVDF bias scale {found:g} is not the state scale times the time weights' "
+                f"scale ({expected:g})")
     if problems:
         return problems
     info = np.iinfo(state.dtype.numpy)

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from tinyedge.ir import Graph
-from tinyedge.passes.simplify import fold_constant_aliases, remove_dead_nodes
+from tinyedge.passes.fold_constants import fold_constants
+from tinyedge.passes.simplify import remove_dead_nodes
 
 PIPELINE = [
-    fold_constant_aliases,  # RESHAPE of a weight becomes the weight itself
+    fold_constants,  # SHAPE/FILL/... and ops on constants become constants
     remove_dead_nodes,  # nodes whose outputs nobody reads
 ]
 

@@ -33,4 +33,4 @@ def attach_scratch(graph: Graph) -> Graph:
             node = dataclasses.replace(node, outputs=list(node.outputs) + list(scratch))
             changed = True
         nodes.append(node)
-    return Graph(graph.name, graph.inputs, graph.outputs, nodes) if changed else graph
+    return dataclasses.replace(graph, nodes=nodes) if changed else graph

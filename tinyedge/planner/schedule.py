@@ -8,6 +8,8 @@ reordered).
 """
 from __future__ import annotations
 
+import dataclasses
+
 from tinyedge.ir import Graph, Node
 from tinyedge.planner.plan import MemoryPlan, plan_memory
 
@@ -85,7 +87,7 @@ def plan_best_schedule(graph: Graph) -> tuple[Graph, MemoryPlan]:
     best_graph, best_plan = graph, plan_memory(graph)
     reordered = memory_greedy_order(graph)
     if [id(n) for n in reordered] != [id(n) for n in graph.nodes]:
-        candidate = Graph(graph.name, graph.inputs, graph.outputs, reordered)
+        candidate = dataclasses.replace(graph, nodes=reordered)
         plan = plan_memory(candidate)
         if plan.arena_size < best_plan.arena_size:
             best_graph, best_plan = candidate, plan

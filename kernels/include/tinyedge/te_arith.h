@@ -292,4 +292,40 @@ static inline void te_inv_sqrt_multiplier_exp(int32_t x, int32_t *multiplier, in
     *shift = -right_shift;
 }
 
+/* The int64 whose two's complement bits are u (as te_wrap_s32). */
+static inline int64_t te_wrap_s64(uint64_t u)
+{
+    if (u <= (uint64_t)INT64_MAX) {
+        return (int64_t)u;
+    }
+    return -(int64_t)(~u) - 1;
+}
+
+/* TFLite's MultiplyByQuantizedMultiplier for an int64 accumulator (the 16x8
+ * kernels): the multiplier rounded to 16 bits, one rounding right shift by
+ * 15 - shift (shift in [-31, 7]), the result truncated to int32 as TFLite's
+ * cast does. The product wraps instead of overflowing. */
+static inline int32_t te_mbqm_s64(int64_t x, int32_t multiplier, int32_t shift)
+{
+    const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int total_shift = 15 - (int)shift;
+    const int64_t sum = te_wrap_s64((uint64_t)x * (uint64_t)reduced
+                                    + ((uint64_t)1 << (total_shift - 1)));
+    const int64_t shifted = sum >= 0 ? (sum >> total_shift) : ~((~sum) >> total_shift);
+    return te_wrap_s32((uint32_t)((uint64_t)shifted & 0xFFFFFFFFu));
+}
+
+/* Whether count (multiplier, shift) pairs are in te_mbqm_s64's domain. */
+static inline int te_mbqm_s64_params_ok(const int32_t *multipliers, const int32_t *shifts,
+                                        int32_t count)
+{
+    int32_t i;
+    for (i = 0; i < count; i++) {
+        if (multipliers[i] < 0 || shifts[i] < -31 || shifts[i] > 7) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 #endif /* TINYEDGE_TE_ARITH_H */

@@ -116,6 +116,12 @@ te_status te_strided_copy_s8(const te_strided_copy_params *params,
  * output may overlap the input as far as the planner's rule allows. */
 te_status te_pad_s8(const te_pad_params *params, const int8_t *input, int8_t *output);
 
+/* The same two on int16 elements (the 16x8 scheme); pad_value in
+ * [-32768, 32767]. */
+te_status te_strided_copy_s16(const te_strided_copy_params *params,
+                              const int16_t *input, int16_t *output);
+te_status te_pad_s16(const te_pad_params *params, const int16_t *input, int16_t *output);
+
 /* MEAN and SUM, int8 (see te_reduce_params). Needs no scratch: each output
  * element sums its reduced block directly. */
 te_status te_mean_s8(const te_reduce_params *params, const int8_t *input, int8_t *output);
@@ -266,8 +272,9 @@ te_status te_batch_matmul_s8(const te_batch_matmul_params *params,
 
 /* SVDF with int16 state and time weights (the int8 model's usual form):
  * shifts the state [batches, filters, memory] left by one element, writes each
- * filter's newest activation (feature product, rescaled, plus the state zero
- * point, saturated to int16) into its last slot, then sums per unit the
+ * filter's newest activation (feature product, rescaled, saturated to int16,
+ * then plus the state zero point, wrapped to int16 as TFLite Micro narrows it)
+ * into its last slot, then sums per unit the
  * rank time products (state - state_zero_point) * weights_time plus bias,
  * rescaled, plus the output zero point, saturated to int8. TFLite Micro
  * ignores the fused activation in this path; so does this kernel.
@@ -280,7 +287,8 @@ te_status te_svdf_s8_s16(const te_svdf_params *params, const int8_t *input,
                          const int32_t *bias, int16_t *state, int8_t *output);
 
 /* SVDF with int8 state and time weights; otherwise as te_svdf_s8_s16 (the
- * newest activation saturates to int8 after the state zero point is added). */
+ * newest activation saturates to int8, then the state zero point is added and
+ * the sum wrapped to int8). */
 te_status te_svdf_s8_s8(const te_svdf_params *params, const int8_t *input,
                         const int8_t *weights_feature, const int8_t *weights_time,
                         const int32_t *bias, int8_t *state, int8_t *output);
@@ -313,12 +321,77 @@ te_status te_requantize_s16_s8(const te_requantize_params *params, int32_t size,
                                const int16_t *input, int8_t *output);
 te_status te_requantize_s16_s32(const te_requantize_params *params, int32_t size,
                                 const int16_t *input, int32_t *output);
+/* QUANTIZE to int16 from int16 or int8, as te_requantize_s16_s8; the output
+ * may be the same buffer as the input only for int16 -> int16. */
+te_status te_requantize_s16_s16(const te_requantize_params *params, int32_t size,
+                                const int16_t *input, int16_t *output);
+te_status te_requantize_s8_s16(const te_requantize_params *params, int32_t size,
+                               const int8_t *input, int16_t *output);
+
+/* QUANTIZE float -> int16 and DEQUANTIZE int16 -> float, as te_quantize_f32_s8
+ * and te_dequantize_s8_f32 (zero_point in [-32768, 32767]). */
+te_status te_quantize_f32_s16(const te_affine_params *params, int32_t size,
+                              const float *input, int16_t *output);
+te_status te_dequantize_s16_f32(const te_affine_params *params, int32_t size,
+                                const int16_t *input, float *output);
 
 /* SOFTMAX int8 in, int16 out (scale 1/65536, zero point -32768): the
  * te_softmax_s8 algorithm with the probability kept to 16 bits. */
 te_status te_softmax_s8_s16(const te_softmax_params *params,
                             int32_t outer_size, int32_t depth,
                             const int8_t *input, int16_t *output);
+
+/* The 16x8 scheme: int16 activations (zero point 0, so input_offset and
+ * output_offset must be 0; activation bounds in [-32768, 32767]), int8
+ * symmetric weights, int64 bias. Products accumulate in int64 and are
+ * requantized by te_mbqm_s64 (shifts in [-31, 7]); otherwise as the int8
+ * kernels of the same name. */
+te_status te_fully_connected_s16(const te_fc_params *params, const te_requant *quant,
+                                 const te_dims *input_dims, const int16_t *input,
+                                 const te_dims *filter_dims, const int8_t *filter,
+                                 const int64_t *bias,
+                                 const te_dims *output_dims, int16_t *output);
+te_status te_conv2d_s16(const te_conv_params *params, const te_requant *quant,
+                        const te_dims *input_dims, const int16_t *input,
+                        const te_dims *filter_dims, const int8_t *filter,
+                        const int64_t *bias,
+                        const te_dims *output_dims, int16_t *output);
+te_status te_depthwise_conv2d_s16(const te_conv_params *params, const te_requant *quant,
+                                  const te_dims *input_dims, const int16_t *input,
+                                  const te_dims *filter_dims, const int8_t *filter,
+                                  const int64_t *bias,
+                                  const te_dims *output_dims, int16_t *output);
+
+/* ADD and SUB on int16 (zero points 0, so the three offsets must be 0):
+ * te_add_s8's general path with left_shift 15 (TFLite's int16 value).
+ * MUL on int16: te_mul_s8 without offsets.
+ * Broadcasting as te_add_s8. */
+te_status te_add_s16(const te_add_params *params, const te_elementwise_shape *shape,
+                     const int16_t *input1, const int16_t *input2, int16_t *output);
+te_status te_sub_s16(const te_add_params *params, const te_elementwise_shape *shape,
+                     const int16_t *input1, const int16_t *input2, int16_t *output);
+te_status te_mul_s16(const te_mul_params *params, const te_elementwise_shape *shape,
+                     const int16_t *input1, const int16_t *input2, int16_t *output);
+
+/* LOGISTIC and TANH on int16 (zero points 0, output scale 2^-15): each
+ * element through te_sigmoid_s16 / te_tanh_s16 (multiplier in [1, 32767],
+ * the power-of-two scale's 3 << k already applied; right_shift in [0, 31]).
+ * The output may be the same buffer as the input. */
+te_status te_logistic_tensor_s16(int32_t multiplier, int32_t right_shift, int32_t size,
+                                 const int16_t *input, int16_t *output);
+te_status te_tanh_tensor_s16(int32_t multiplier, int32_t right_shift, int32_t size,
+                             const int16_t *input, int16_t *output);
+
+/* LEAKY_RELU on int16: te_leaky_relu_s8 with int16 zero points and clamp. */
+te_status te_leaky_relu_s16(const te_leaky_relu_params *params, int32_t size,
+                            const int16_t *input, int16_t *output);
+
+/* SOFTMAX int16 in and out (zero points 0, output scale 1/32768) over the
+ * last dimension, input and output [outer_size, depth], depth <= 65536. The
+ * output row holds the exponentials until the row is normalized, as in
+ * TFLite: the output may be the same buffer as the input. */
+te_status te_softmax_s16(const te_softmax_s16_params *params, int32_t outer_size,
+                         int32_t depth, const int16_t *input, int16_t *output);
 
 #ifdef __cplusplus
 }

@@ -125,6 +125,18 @@ typedef struct {
     int32_t diff_min;
 } te_softmax_params;
 
+/* SOFTMAX int16 -> int16 (TFLite's SoftmaxInt16): the input difference to
+ * the row maximum is rescaled by input_multiplier * 2^(input_left_shift - 31)
+ * so that [-65535, 0] is [-10, 0], then looked up in exp_lut; the sum's
+ * reciprocal comes from one_over_one_plus_x_lut. Both tables have 513
+ * entries (512 steps and the end point), computed at compile time. */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    const int16_t *exp_lut;
+    const int16_t *one_over_one_plus_x_lut;
+} te_softmax_s16_params;
+
 /* Affine quantization of one tensor: real = scale * (q - zero_point). */
 typedef struct {
     float scale;

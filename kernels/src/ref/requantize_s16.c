@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-/* QUANTIZE from int16 (TFLite's Requantize, as te_requantize_s8_s8). */
+/* QUANTIZE from and to int16 (TFLite's Requantize, as te_requantize_s8_s8). */
 
 static int params_ok(const te_requantize_params *p)
 {
@@ -42,6 +42,34 @@ te_status te_requantize_s16_s32(const te_requantize_params *params, int32_t size
     }
     for (i = 0; i < size; i++) {
         output[i] = requantize_one(params, input[i]);
+    }
+    return TE_OK;
+}
+
+te_status te_requantize_s16_s16(const te_requantize_params *params, int32_t size,
+                                const int16_t *input, int16_t *output)
+{
+    int32_t i;
+
+    if (params == NULL || input == NULL || output == NULL || size < 0 || !params_ok(params)) {
+        return TE_ARG_ERROR;
+    }
+    for (i = 0; i < size; i++) {
+        output[i] = (int16_t)te_clamp_s32(requantize_one(params, input[i]), -32768, 32767);
+    }
+    return TE_OK;
+}
+
+te_status te_requantize_s8_s16(const te_requantize_params *params, int32_t size,
+                               const int8_t *input, int16_t *output)
+{
+    int32_t i;
+
+    if (params == NULL || input == NULL || output == NULL || size < 0 || !params_ok(params)) {
+        return TE_ARG_ERROR;
+    }
+    for (i = 0; i < size; i++) {
+        output[i] = (int16_t)te_clamp_s32(requantize_one(params, input[i]), -32768, 32767);
     }
     return TE_OK;
 }

@@ -20,7 +20,9 @@ static int params_ok(const te_svdf_params *p)
 }
 
 /* The newest activation of filter f for one input row: the feature product
- * rescaled into the state's scale, plus the state zero point, saturated. */
+ * rescaled into the state's scale and saturated to [lo, hi], then plus the
+ * state zero point. TFLite Micro adds the zero point after the clamp and
+ * narrows the sum into the state, so the caller wraps it (wrap_s16/wrap_s8). */
 static int32_t feature_value(const te_svdf_params *p, const int8_t *row,
                              const int8_t *weights, int32_t f, int32_t lo, int32_t hi)
 {
@@ -31,7 +33,17 @@ static int32_t feature_value(const te_svdf_params *p, const int8_t *row,
         sum += (uint32_t)((int32_t)w[c] * (int32_t)row[c]);
     }
     acc = te_mbqm(te_wrap_s32(sum), p->feature_multiplier, p->feature_shift);
-    return te_clamp_s32(te_add_wrap_s32(acc, p->state_zero_point), lo, hi);
+    return te_clamp_s32(acc, lo, hi) + p->state_zero_point;
+}
+
+static int16_t wrap_s16(int32_t x)
+{
+    return (int16_t)((int32_t)(((uint32_t)x + 32768u) & 0xFFFFu) - 32768);
+}
+
+static int8_t wrap_s8(int32_t x)
+{
+    return (int8_t)((int32_t)(((uint32_t)x + 128u) & 0xFFu) - 128);
 }
 
 static int8_t output_value(const te_svdf_params *p, int32_t acc)
@@ -62,7 +74,7 @@ te_status te_svdf_s8_s16(const te_svdf_params *params, const int8_t *input,
         const int32_t units = params->filters / params->rank;
         for (f = 0; f < params->filters; f++) {
             batch_state[(size_t)f * (size_t)params->memory + (size_t)params->memory - 1] =
-                (int16_t)feature_value(params, row, weights_feature, f, -32768, 32767);
+                wrap_s16(feature_value(params, row, weights_feature, f, -32768, 32767));
         }
         for (u = 0; u < units; u++) {
             int32_t acc = bias != NULL ? bias[u] : 0;
@@ -105,7 +117,7 @@ te_status te_svdf_s8_s8(const te_svdf_params *params, const int8_t *input,
         const int32_t units = params->filters / params->rank;
         for (f = 0; f < params->filters; f++) {
             batch_state[(size_t)f * (size_t)params->memory + (size_t)params->memory - 1] =
-                (int8_t)feature_value(params, row, weights_feature, f, -128, 127);
+                wrap_s8(feature_value(params, row, weights_feature, f, -128, 127));
         }
         for (u = 0; u < units; u++) {
             int32_t acc = bias != NULL ? bias[u] : 0;
