@@ -86,6 +86,12 @@ def test_per_layer_counts_add_up_to_the_total(kws):
     total_layers = sum(e["instructions"] for e in layers)
     assert total_layers + result["glue_instructions"] == result["instructions"]
     assert 0 < result["glue_instructions"] < 2_000
+    # The estimated cycles split the same way; every Cortex-M4 instruction takes a cycle or more.
+    assert sum(e["cycles"] for e in layers) + result["glue_cycles"] == result["cycles"]
+    for entry in layers:
+        assert entry["cycles"] >= entry["instructions"], entry
+        assert (entry["cycles"] > 0) == (entry["kernel"] is not None), entry
+    assert result["macs_per_cycle"] == pytest.approx(result["macs"] / result["cycles"])
     # The convolutions dominate.
     convs = sum(e["instructions"] for e in layers if e["op"] in ("CONV_2D", "DEPTHWISE_CONV_2D"))
     assert convs > 0.9 * result["instructions"]
@@ -97,6 +103,22 @@ def test_hello_world_on_every_board(hello, target):
     assert result["outputs_match_host"]
     assert result["board"] == BOARDS[target].machine
     assert 0 < result["instructions"] < 100_000
+    # Cortex-M3/M4/M7 have a cycle model (docs/cycles.md); the M55 has none.
+    assert (result["cycles"] is None) == (target == "cortex-m55")
+
+
+def test_flash_wait_states_and_clock(hello):
+    """Wait states add cycles (the weights and code are in flash), never instructions; the
+    latency is the cycles at the clock."""
+    plain = bench(hello, "cortex-m4", seed=7)
+    slow = bench(hello, "cortex-m4", seed=7, clock="80MHz", flash_wait_states=5)
+    assert slow["instructions"] == plain["instructions"]
+    assert slow["cycles"] > plain["cycles"] >= plain["instructions"]
+    assert (slow["cycles"] - plain["cycles"]) % 5 == 0
+    assert plain["clock_hz"] == 100_000_000 and slow["clock_hz"] == 80_000_000
+    assert slow["latency_ms"] == pytest.approx(slow["cycles"] / 80_000)
+    with pytest.raises(tinyedge.TinyEdgeError, match="wait states"):
+        bench(hello, "cortex-m4", flash_wait_states=-1)
 
 
 def test_float_io_and_optimization_levels(shared_models, tmp_path):
@@ -109,12 +131,17 @@ def test_float_io_and_optimization_levels(shared_models, tmp_path):
 
 def test_cli_bench_json(kws, tmp_path):
     result = tinyedge_cli("bench", kws.out_dir, "--target", "cortex-m4", "--per-layer", "--json",
-                          "--seed", "3", "--build-dir", tmp_path / "build", "--ref-kernels")
+                          "--seed", "3", "--build-dir", tmp_path / "build", "--ref-kernels",
+                          "--clock", "80MHz", "--flash-wait-states", "3")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     for key in ("instructions", "macs", "macs_per_instruction", "code_bytes", "weight_bytes",
-                "arena_bytes", "stack_bytes", "outputs_match_host", "layers"):
+                "arena_bytes", "stack_bytes", "outputs_match_host", "layers", "cycles",
+                "macs_per_cycle", "latency_ms", "clock_hz", "flash_wait_states"):
         assert key in figures, key
+    assert figures["clock_hz"] == 80_000_000 and figures["flash_wait_states"] == 3
+    assert figures["latency_ms"] == pytest.approx(figures["cycles"] / 80_000)
+    assert all("cycles" in e for e in figures["layers"])
     assert figures["outputs_match_host"] is True
     assert figures["kernel_variants"] == []
     assert len(figures["layers"]) == len(kws.report["layers"])
@@ -125,6 +152,7 @@ def test_cli_bench_json(kws, tmp_path):
     text = tinyedge_cli("bench", kws.out_dir, "--target", "cortex-m3")
     assert text.returncode == 0, text.stderr
     assert "instructions  " in text.stdout and "MACs          2,656,768" in text.stdout
+    assert "cycles        " in text.stdout and "ms at 100 MHz" in text.stdout
     assert "equal to the host run byte for byte: yes" in text.stdout
     assert "layers" not in text.stdout
 
@@ -155,9 +183,11 @@ def test_qemu_timeout_gives_a_clean_error(kws):
         bench(kws, "cortex-m4", timeout=0.001, reference_only=True)
 
 
-def test_unknown_board_and_not_a_folder(tmp_path):
+def test_unknown_board_and_not_a_folder(tmp_path, hello):
     result = tinyedge_cli("bench", tmp_path)
     assert_one_line_error(result, 1, "not a tinyedge output folder")
+    result = tinyedge_cli("bench", hello.out_dir, "--clock", "fast")
+    assert_one_line_error(result, 1, "cannot read clock 'fast'")
     with pytest.raises(tinyedge.TinyEdgeError, match="no emulated board"):
         firmware.board_for("cortex-m0plus")
 
@@ -187,3 +217,14 @@ def test_kws_with_the_targets_own_kernels_matches_host(kws, target):
     """End to end with whatever kernels the target builds (the ARMv7E-M ones once
     kernels/src/armv7em/ has them): the same bytes as the host's reference run."""
     assert bench(kws, target, seed=4)["outputs_match_host"]
+
+
+def test_stateful_model_runs_from_the_reset_state(shared_models, tmp_path):
+    """The firmware runs one inference from the reset state, so bench compares it
+    with a host run from the reset state even after the host model has run."""
+    model = tinyedge.compile(shared_models / "tflm" / "mnist_lstm_int8.tflite", tmp_path / "m")
+    assert model.stateful
+    x = np.full(model.inputs[0]["shape"], 100, dtype=model.inputs[0]["dtype"])
+    for _ in range(3):  # leave state behind
+        model.run(x)
+    assert bench(model, "cortex-m4", seed=0)["outputs_match_host"]

@@ -163,7 +163,8 @@ def cmd_bench(args) -> int:
     try:
         result = bench(model, args.target, seed=args.seed, build_dir=args.build_dir,
                        timeout=args.timeout, opt=f"-{args.opt}",
-                       reference_only=args.ref_kernels)
+                       reference_only=args.ref_kernels, clock=args.clock,
+                       flash_wait_states=args.flash_wait_states)
     except FirmwareMismatchError as exc:
         if args.json:
             print(json.dumps(exc.result))
@@ -274,6 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the firmware sources, ELF and map file here")
     p.add_argument("--ref-kernels", action="store_true",
                    help="build the reference kernels even where the target has optimized ones")
+    p.add_argument("--clock", default="100MHz", metavar="FREQ",
+                   help="core clock for the latency estimate, e.g. 80MHz or 4.8e7 "
+                        "(default 100MHz)")
+    p.add_argument("--flash-wait-states", type=int, default=0, metavar="N",
+                   help="flash wait states of the part at that clock (default 0; "
+                        "docs/cycles.md)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("quantize", help="quantize a float Keras model to a full-integer .tflite")

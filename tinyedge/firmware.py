@@ -1,16 +1,18 @@
 """Build a compiled model into firmware for an emulated Cortex-M, run it under
-QEMU, and measure it: instructions per inference (exact), flash and RAM.
+QEMU, and measure it: instructions per inference (exact), estimated cycles
+and latency (tinyedge.cycles, docs/cycles.md), flash and RAM.
 
     model = tinyedge.load("out/kws")
-    result = bench(model, "cortex-m4", seed=0)
-    result["instructions"], result["code_bytes"], result["stack_bytes"]
+    result = bench(model, "cortex-m4", seed=0, clock="80MHz", flash_wait_states=3)
+    result["instructions"], result["cycles"], result["latency_ms"], result["code_bytes"]
 
 The firmware is made from templates/firmware/ (start-up code, linker script per
 board, a semihosting harness with the inputs compiled in) plus the model's
 sources. The harness runs one inference between two marker functions; a QEMU
 TCG plugin (tools/qemu_icount/te_icount.c, built here with the host gcc and
-cached) counts the instructions executed between them, and per layer: from the
-entry of a kernel function to the next instruction back in `<model>_invoke`.
+cached) counts the instructions executed between them, and weighs each with the
+core's cycle timings, in total and per layer: from the entry of a kernel
+function to the next instruction back in `<model>_invoke`.
 The outputs come back as hex on the semihosting console and must equal the
 host run (CompiledModel.run) byte for byte.
 
@@ -33,6 +35,8 @@ import numpy as np
 
 from tinyedge import KERNELS_DIR, ROOT, __version__, host
 from tinyedge.codegen import template_environment
+from tinyedge.cycles import (CORE_TIMINGS, DEFAULT_CLOCK_HZ, FlashModel, latency_ms, parse_clock,
+                             plugin_config)
 from tinyedge.errors import (BudgetError, BuildError, EmulatorError, FirmwareMismatchError,
                              TinyEdgeError, ToolchainError)
 from tinyedge.ir import DType
@@ -273,48 +277,78 @@ class RunResult:
     layer_instructions: list[int]
     stack_bytes: int
     console: str
+    cycles: int | None = None  # None: no cycle model for the target
+    layer_cycles: list[int] = field(default_factory=list)
 
 
-def run_firmware(fw: Firmware, model, timeout: float = DEFAULT_TIMEOUT) -> RunResult:
-    """Run the firmware once under QEMU with the counting plugin."""
+def flash_model(board: Board, wait_states: int = 0) -> FlashModel:
+    return FlashModel(board.flash_origin, board.flash_origin + board.flash_bytes, wait_states)
+
+
+def run_elf(elf: Path, board: Board, work_dir: Path, config: list[str],
+            timeout: float = DEFAULT_TIMEOUT, name: str = "the firmware") -> tuple[dict, str]:
+    """Run an image once under QEMU with the counting plugin configured by
+    config (its lines besides "out"); returns the plugin's figures (total,
+    cycles, starts and the per-layer lists layer, layer_cycles) and the
+    semihosting console. Faults and timeouts are EmulatorErrors."""
     qemu = _tool(QEMU, "qemu-system-arm")
     plugin = icount_plugin()
-    syms = symbols(fw.elf)
-    invoke = f"{model.name}_invoke"
-    for needed in ("te_bench_start", "te_bench_stop", invoke):
-        assert needed in syms, f"{needed} missing from {fw.elf}"
-    counts_file = fw.build_dir / "counts.txt"
+    counts_file = work_dir / "counts.txt"
     counts_file.unlink(missing_ok=True)
-    config = [f"out {counts_file}",
-              f"start {syms['te_bench_start'][0]:x}",
-              f"stop {syms['te_bench_stop'][0]:x}",
-              f"scope {syms[invoke][0]:x} {syms[invoke][0] + syms[invoke][1]:x}"]
-    config += [f"entry {syms[k][0]:x}" for k in model.report["kernels"] if k in syms]
-    config_file = fw.build_dir / "icount.cfg"
-    config_file.write_text("\n".join(config) + "\n")
-
-    cmd = [qemu, "-M", fw.board.machine, "-nographic", "-monitor", "none", "-serial", "none",
+    config_file = work_dir / "icount.cfg"
+    config_file.write_text("\n".join([f"out {counts_file}", *config]) + "\n")
+    cmd = [qemu, "-M", board.machine, "-nographic", "-monitor", "none", "-serial", "none",
            "-chardev", "stdio,id=sh0", "-semihosting-config", "enable=on,target=native,chardev=sh0",
            "-plugin", f"{str(plugin).replace(',', ',,')},cfg={str(config_file).replace(',', ',,')}",
-           "-kernel", str(fw.elf)]
+           "-kernel", str(elf)]
     try:
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                                 stdin=subprocess.DEVNULL, env=_env())
     except subprocess.TimeoutExpired:
-        raise EmulatorError(f"{model.name} on {fw.board.machine} did not finish within "
+        raise EmulatorError(f"{name} on {board.machine} did not finish within "
                             f"{timeout:g} s (raise --timeout if the model is that slow)") from None
     console = result.stdout
     if "TE_FAULT" in console:
-        raise EmulatorError(f"{model.name} on {fw.board.machine}: the firmware took a fault "
-                            f"(exit code {result.returncode}); build dir {fw.build_dir}")
+        raise EmulatorError(f"{name} on {board.machine}: the firmware took a fault "
+                            f"(exit code {result.returncode}); build dir {work_dir}")
     status = re.search(r"TE_STATUS (\d+)", console)
     if status:
-        raise EmulatorError(f"{model.name}_invoke returned status -{status.group(1)} on "
-                            f"{fw.board.machine}")
+        raise EmulatorError(f"{name}_invoke returned status -{status.group(1)} on "
+                            f"{board.machine}")
     if result.returncode != 0 or "TE_DONE" not in console:
         detail = (result.stderr.strip() or console.strip()).splitlines()
-        raise EmulatorError(f"{model.name} on {fw.board.machine} failed (exit code "
+        raise EmulatorError(f"{name} on {board.machine} failed (exit code "
                             f"{result.returncode})" + (f": {detail[-1]}" if detail else ""))
+    if not counts_file.exists():
+        raise EmulatorError(f"the QEMU plugin wrote no counts ({' '.join(cmd)}): "
+                            f"{result.stderr.strip()}")
+    figures: dict = {"layer": [], "layer_cycles": []}
+    for line in counts_file.read_text().splitlines():
+        key, value = line.split()
+        if key in ("layer", "layer_cycles"):
+            figures[key].append(int(value))
+        else:
+            figures[key] = int(value)
+    assert "total" in figures and figures.get("starts") == 1, f"unexpected plugin output {figures}"
+    return figures, console
+
+
+def run_firmware(fw: Firmware, model, timeout: float = DEFAULT_TIMEOUT,
+                 flash_wait_states: int = 0) -> RunResult:
+    """Run the firmware once under QEMU with the counting plugin (and the
+    target's cycle model, where it has one)."""
+    syms = symbols(fw.elf)
+    invoke = f"{model.name}_invoke"
+    for needed in ("te_bench_start", "te_bench_stop", invoke):
+        assert needed in syms, f"{needed} missing from {fw.elf}"
+    config = [f"start {syms['te_bench_start'][0]:x}",
+              f"stop {syms['te_bench_stop'][0]:x}",
+              f"scope {syms[invoke][0]:x} {syms[invoke][0] + syms[invoke][1]:x}"]
+    config += [f"entry {syms[k][0]:x}" for k in model.report["kernels"] if k in syms]
+    timings = CORE_TIMINGS.get(fw.target)
+    if timings is not None:
+        config += plugin_config(timings, flash_model(fw.board, flash_wait_states))
+    figures, console = run_elf(fw.elf, fw.board, fw.build_dir, config, timeout, model.name)
 
     outputs = []
     for i, spec in enumerate(model.outputs):
@@ -323,16 +357,9 @@ def run_firmware(fw: Firmware, model, timeout: float = DEFAULT_TIMEOUT) -> RunRe
         data = bytes.fromhex(match.group(1))
         outputs.append(np.frombuffer(data, dtype=spec["dtype"]).reshape(spec["shape"]).copy())
     stack = int(re.search(r"^TE_STACK (\d+)$", console, re.MULTILINE).group(1))
-
-    if not counts_file.exists():
-        raise EmulatorError(f"the QEMU plugin wrote no counts ({' '.join(cmd)}): "
-                            f"{result.stderr.strip()}")
-    counts = counts_file.read_text().split("\n")
-    total = [int(line.split()[1]) for line in counts if line.startswith("total ")]
-    layers = [int(line.split()[1]) for line in counts if line.startswith("layer ")]
-    starts = [int(line.split()[1]) for line in counts if line.startswith("starts ")]
-    assert total and starts == [1], f"unexpected plugin output {counts}"
-    return RunResult(outputs, total[0], layers, stack, console)
+    return RunResult(outputs, figures["total"], figures["layer"], stack, console,
+                     figures["cycles"] if timings is not None else None,
+                     figures["layer_cycles"] if timings is not None else [])
 
 
 # ---------------------------------------------------------------------------
@@ -397,22 +424,32 @@ def memory(fw: Firmware, model) -> dict:
 
 def bench(model, target: str = "cortex-m4", seed: int = 0, build_dir=None,
           timeout: float = DEFAULT_TIMEOUT, opt: str = "-O2",
-          reference_only: bool = False) -> dict:
+          reference_only: bool = False, clock=DEFAULT_CLOCK_HZ,
+          flash_wait_states: int = 0) -> dict:
     """Build, run and measure a compiled model (tinyedge.load(out_dir)) on an
     emulated target, on seeded random inputs; the outputs must equal the host
     run's byte for byte (else FirmwareMismatchError). Returns every figure.
     reference_only builds the reference kernels even where the target has
-    optimized variants."""
+    optimized variants. clock (Hz, or text such as "80MHz") and
+    flash_wait_states set the cycle estimate (docs/cycles.md); a target without
+    a cycle model reports None for cycles, latency_ms and macs_per_cycle."""
     from tinyedge.verify import random_inputs
 
     board_for(target)
+    clock_hz = parse_clock(clock)
+    if isinstance(flash_wait_states, bool) or not isinstance(flash_wait_states, int) \
+            or not 0 <= flash_wait_states <= 15:
+        raise TinyEdgeError(f"flash wait states must be a whole number from 0 to 15, "
+                            f"not {flash_wait_states!r}")
     inputs = random_inputs(model.inputs, np.random.default_rng(seed))
     with tempfile.TemporaryDirectory(prefix="tinyedge-fw-") as tmp:
         where = Path(build_dir) if build_dir is not None else Path(tmp)
         fw = build_firmware(model, target, inputs, where, opt=opt, seed=seed,
                             reference_only=reference_only)
-        run = run_firmware(fw, model, timeout=timeout)
+        run = run_firmware(fw, model, timeout=timeout, flash_wait_states=flash_wait_states)
         mem = memory(fw, model)
+    # The firmware runs one inference from the reset state; so must the host.
+    model.reset()
     expected = model.run(*inputs)
     differing = [i for i, (a, b) in enumerate(zip(run.outputs, expected))
                  if a.tobytes() != np.ascontiguousarray(b).tobytes()]
@@ -422,6 +459,10 @@ def bench(model, target: str = "cortex-m4", seed: int = 0, build_dir=None,
         "seed": seed, "kernel_variants": fw.kernel_variants,
         "instructions": run.instructions, "macs": macs,
         "macs_per_instruction": macs / run.instructions if run.instructions else 0.0,
+        "cycles": run.cycles, "clock_hz": clock_hz, "flash_wait_states": flash_wait_states,
+        "cycle_model": CORE_TIMINGS[target].notes if run.cycles is not None else None,
+        "latency_ms": latency_ms(run.cycles, clock_hz) if run.cycles is not None else None,
+        "macs_per_cycle": macs / run.cycles if run.cycles else None,
         **mem,
         "stack_bytes": run.stack_bytes,
         "ram_bytes": mem["arena_bytes"] + mem["static_bytes"] + run.stack_bytes,
@@ -430,6 +471,8 @@ def bench(model, target: str = "cortex-m4", seed: int = 0, build_dir=None,
     }
     layer_total = sum(e["instructions"] for e in result["layers"])
     result["glue_instructions"] = run.instructions - layer_total
+    result["glue_cycles"] = (run.cycles - sum(e["cycles"] for e in result["layers"])
+                             if run.cycles is not None else None)
     if differing:
         diff = []
         for i in differing:
@@ -446,18 +489,24 @@ def bench(model, target: str = "cortex-m4", seed: int = 0, build_dir=None,
 
 
 def _layers(report: dict, run: RunResult) -> list[dict]:
-    """Per-layer instructions: the n-th kernel call counted belongs to the n-th
-    layer of the report that has a kernel; layers without one (aliases) cost 0."""
+    """Per-layer instructions and cycles: the n-th kernel call counted belongs
+    to the n-th layer of the report that has a kernel; layers without one
+    (aliases) cost 0."""
     with_kernel = [entry for entry in report["layers"] if entry["kernel"]]
     assert len(with_kernel) == len(run.layer_instructions), (
         f"{len(run.layer_instructions)} kernel calls counted, {len(with_kernel)} expected")
-    counts = iter(run.layer_instructions)
+    has_cycles = run.cycles is not None
+    assert not has_cycles or len(run.layer_cycles) == len(run.layer_instructions)
+    counts = iter(zip(run.layer_instructions, run.layer_cycles if has_cycles
+                      else [None] * len(run.layer_instructions)))
     layers = []
     for entry in report["layers"]:
-        n = next(counts) if entry["kernel"] else 0
+        n, cycles = next(counts) if entry["kernel"] else (0, 0 if has_cycles else None)
         layers.append({"index": entry["index"], "op": entry["op"], "kernel": entry["kernel"],
                        "macs": entry["macs"], "instructions": n,
-                       "macs_per_instruction": entry["macs"] / n if n else 0.0})
+                       "macs_per_instruction": entry["macs"] / n if n else 0.0,
+                       "cycles": cycles,
+                       "macs_per_cycle": entry["macs"] / cycles if cycles else None})
     return layers
 
 
@@ -472,7 +521,13 @@ def format_bench(result: dict, per_layer: bool = False) -> str:
         "kernels       " + (", ".join(result["kernel_variants"]) + " instead of the reference"
                             if result["kernel_variants"] else "reference"),
         f"instructions  {result['instructions']:,} per inference",
-        f"MACs          {result['macs']:,} ({result['macs_per_instruction']:.3f} per instruction)",
+        f"MACs          {result['macs']:,} ({result['macs_per_instruction']:.3f} per instruction"
+        + (f", {result['macs_per_cycle']:.3f} per cycle)" if result["cycles"] else ")"),
+        (f"cycles        {result['cycles']:,} estimated ({result['cycle_model']}, "
+         f"{result['flash_wait_states']} flash wait states)" if result["cycles"] is not None
+         else f"cycles        no cycle model for {result['target']}"),
+        *([f"latency       {result['latency_ms']:.3f} ms at {result['clock_hz'] / 1e6:g} MHz "
+           "(estimated)"] if result["cycles"] is not None else []),
         f"flash         {kib(result['flash_bytes'])}: code {kib(result['code_bytes'])} + "
         f"weights {kib(result['weight_bytes'])}",
         "  code        " + ", ".join(f"{k} {v:,}" for k, v in result["code_breakdown"].items()),
@@ -482,14 +537,24 @@ def format_bench(result: dict, per_layer: bool = False) -> str:
         f"{'yes' if result['outputs_match_host'] else 'NO'}",
     ]
     if per_layer:
+        cycles = result["cycles"] is not None
         lines.append("")
         lines.append(f"{'#':>4}  {'op':<18} {'kernel':<26} {'MACs':>11} {'instructions':>13} "
-                     f"{'MAC/insn':>8} {'share':>6}")
+                     f"{'MAC/insn':>8} "
+                     + (f"{'cycles':>13} {'MAC/cycle':>9} {'ms':>9} " if cycles else "")
+                     + f"{'share':>6}")
         for e in result["layers"]:
-            share = e["instructions"] / result["instructions"] if result["instructions"] else 0
+            if cycles:
+                share = e["cycles"] / result["cycles"] if result["cycles"] else 0
+                timing = (f"{e['cycles']:>13,} {(e['macs_per_cycle'] or 0):>9.3f} "
+                          f"{latency_ms(e['cycles'], result['clock_hz']):>9.3f} ")
+            else:
+                share = e["instructions"] / result["instructions"] if result["instructions"] else 0
+                timing = ""
             lines.append(f"{e['index']:>4}  {e['op']:<18} {(e['kernel'] or '-'):<26} "
                          f"{e['macs']:>11,} {e['instructions']:>13,} "
-                         f"{e['macs_per_instruction']:>8.3f} {share:>6.1%}")
+                         f"{e['macs_per_instruction']:>8.3f} {timing}{share:>6.1%}")
         lines.append(f"{'':>4}  {'(invoke glue: copies, calls, checks)':<45} {'':>11} "
-                     f"{result['glue_instructions']:>13,}")
+                     f"{result['glue_instructions']:>13,}"
+                     + (f" {'':>8} {result['glue_cycles']:>13,}" if cycles else ""))
     return "\n".join(lines)
