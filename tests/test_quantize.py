@@ -16,7 +16,7 @@ import tinyedge  # noqa: E402
 from tinyedge.cli import main  # noqa: E402
 from tinyedge.errors import TinyEdgeError, UnsupportedModelError  # noqa: E402
 from tinyedge.frontend import keras as keras_frontend  # noqa: E402
-from tinyedge.verify import verify  # noqa: E402
+from tinyedge.verify import run_tflm, verify  # noqa: E402
 
 CASES = 6  # random inputs per model through the C and TFLite Micro
 
@@ -114,6 +114,140 @@ def test_io_types(keras, io_type, tmp_path):
     compiled = _bit_exact(data, tmp_path / io_type)
     assert compiled.inputs[0]["dtype"] == io_type
     assert compiled.outputs[0]["dtype"] == io_type
+
+
+# ---------------------------------------------------------------------------- 16x8
+
+def _conv_16x8(keras):
+    L = keras.layers
+    return _model(keras, lambda x: L.Dense(5, activation="softmax")(L.Flatten()(
+        L.DepthwiseConv2D(3, strides=2, activation="relu6")(
+            L.Conv2D(4, 3, padding="same", activation="relu")(x)))), (8, 8, 2))
+
+
+def _exact_int8_weights(keras, model) -> None:
+    """Make every kernel an int8 multiple of one scale, with 127 in each
+    output channel, so that per-tensor and per-channel quantization both
+    represent it exactly: weight quantization adds no noise and the SQNR
+    measures the activations' quantization alone."""
+    for layer in model.layers:
+        if getattr(layer, "kernel", None) is None:
+            continue
+        kernel, *rest = layer.get_weights()
+        scale = np.max(np.abs(kernel)) / 127
+        steps = np.round(kernel / scale)
+        # The first tap of each output channel (the last axis; for depthwise,
+        # each input channel and multiplier: the last two) is the largest.
+        channels = 2 if isinstance(layer, keras.layers.DepthwiseConv2D) else 1
+        steps.reshape(-1, *kernel.shape[-channels:])[0] = 127
+        layer.set_weights([(steps * scale).astype(np.float32), *rest])
+
+
+def _held_out_bit_exact(compiled, data: bytes, held: np.ndarray) -> None:
+    """The generated C and TFLite Micro agree on every held-out sample."""
+    spec = compiled.inputs[0]
+    for sample in held:
+        x = keras_frontend.quantize_array(sample[None], spec["scale"], spec["zero_point"],
+                                          np.dtype(spec["dtype"]))
+        (ours,), (theirs,) = compiled.run(x), run_tflm(data, [x], 1)
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("kind", ["dense", "conv"])
+def test_int16_activations_bit_exact_and_more_accurate(keras, kind, tmp_path):
+    keras.utils.set_random_seed(11)
+    model = {"dense": _dense, "conv": _conv_16x8}[kind](keras)
+    _exact_int8_weights(keras, model)
+    shape = tuple(model.inputs[0].shape[1:])
+    # Many calibration samples, so that few held-out values fall outside the
+    # calibrated ranges (clipping would swamp the rounding noise compared here).
+    calibration = _calibration(shape, samples=300)
+    held = _calibration(shape, samples=20, seed=9)
+    data = tinyedge.quantize(model, calibration, activations="int16", quiet=True)
+    compiled = _bit_exact(data, tmp_path / kind)
+    assert compiled.inputs[0]["dtype"] == compiled.outputs[0]["dtype"] == "int16"
+    assert compiled.inputs[0]["zero_point"] == 0  # 16x8 activations are symmetric
+    _held_out_bit_exact(compiled, data, held)
+
+    int8_data = tinyedge.quantize(model, calibration, quiet=True)
+    reports = {"int8": keras_frontend.quantization_report(model, int8_data, held),
+               "int16": keras_frontend.quantization_report(model, data, held)}
+    assert reports["int16"]["activations"] == "int16"
+    assert reports["int8"]["activations"] == "int8"
+    # The same exact weights in both schemes: the error is the activations',
+    # 256 times finer in int16.
+    layers8 = {e["layer"]: e["sqnr_db"] for e in reports["int8"]["layers"]}
+    measured = [e for e in reports["int16"]["layers"] if e["sqnr_db"] is not None]
+    assert len(measured) >= 2
+    for entry in measured:
+        assert entry["sqnr_db"] > layers8[entry["layer"]] + 20, (entry, layers8)
+    (out8,), (out16,) = reports["int8"]["outputs"], reports["int16"]["outputs"]
+    assert out16["sqnr_db"] > out8["sqnr_db"] + 20, (out8, out16)
+    assert reports["int16"]["top1_agreement"] >= 0.9
+    assert "int16 run in TFLite Micro" in keras_frontend.format_report(reports["int16"])
+
+
+def test_int16_float_io(keras, tmp_path):
+    model = _dense(keras)
+    compiled = tinyedge.compile(model, tmp_path / "f", calibration=_calibration((12,)),
+                                activations="int16", io_type="float32")
+    assert compiled.inputs[0]["dtype"] == compiled.outputs[0]["dtype"] == "float32"
+    data = tinyedge.quantize(model, _calibration((12,)), io_type="float32",
+                             activations="int16", quiet=True)
+    assert _ops(data) >= {"QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED"}
+    assert verify(compiled, data, CASES, seed=2) == []
+
+
+def test_int16_unsupported_layer_named_at_quantize_time(keras):
+    L = keras.layers
+    model = _model(keras, lambda x: L.Dense(3)(L.GlobalAveragePooling2D(name="gap")(
+        L.MaxPooling2D(2, name="pool")(L.Conv2D(4, 1, name="conv")(x)))), (8, 8, 2))
+    with pytest.raises(UnsupportedModelError) as caught:
+        tinyedge.quantize(model, _calibration((8, 8, 2), samples=8), activations="int16",
+                          quiet=True)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "MAX_POOL_2D (layer 'pool')" in message and "MEAN (layer 'gap')" in message
+    assert "layer 'conv'" not in message and "--activations int8" in message
+
+    # An op the converter itself cannot quantize in 16x8 gets the same advice.
+    swish = _model(keras, lambda x: keras.layers.Activation("hard_swish")(x), (6,))
+    with pytest.raises(UnsupportedModelError, match=r"16x8.*HARD_SWISH.*--activations int8"):
+        tinyedge.quantize(swish, _calibration((6,), samples=4), activations="int16", quiet=True)
+
+
+@pytest.mark.parametrize("activations, io_type, message", [
+    ("int16", "uint8", "with int16 activations the io type must be one of int16, float32"),
+    ("int8", "int16", "with int8 activations the io type must be one of int8, uint8, float32"),
+    ("int4", None, "activations must be one of int8, int16, got 'int4'"),
+])
+def test_bad_activations_or_io_type(keras, activations, io_type, message):
+    with pytest.raises(TinyEdgeError, match=re.escape(message)):
+        tinyedge.quantize(_dense(keras), _calibration((12,)), io_type=io_type,
+                          activations=activations, quiet=True)
+
+
+def test_cli_quantize_int16(keras, tmp_path, capsys, monkeypatch):
+    model = _conv_16x8(keras)
+    model.save(tmp_path / "m.keras")
+    np.save(tmp_path / "cal.npy", _calibration((8, 8, 2)))
+    np.save(tmp_path / "held.npy", _calibration((8, 8, 2), samples=10, seed=5))
+    monkeypatch.chdir(tmp_path)
+    assert main(["quantize", "m.keras", "--calibration", "cal.npy", "--activations", "int16",
+                 "--report", "--holdout", "held.npy", "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "int16 [1, 8, 8, 2]" in printed and "int16 run in TFLite Micro" in printed
+    report = json.loads((tmp_path / "m_int16_report.json").read_text())
+    assert report["activations"] == "int16" and report["samples"] == 10
+    _bit_exact((tmp_path / "m_int16.tflite").read_bytes(), tmp_path / "c")
+
+    pooled = _model(keras, lambda x: keras.layers.AveragePooling2D(2, name="avg")(x), (4, 4, 1))
+    pooled.save(tmp_path / "p.keras")
+    np.save(tmp_path / "pcal.npy", _calibration((4, 4, 1), samples=4))
+    code = main(["quantize", "p.keras", "--calibration", "pcal.npy", "--activations", "int16"])
+    err = capsys.readouterr().err
+    assert code == 4 and err.count("\n") == 1 and "AVERAGE_POOL_2D (layer 'avg')" in err
+    assert "--activations int8" in err and not (tmp_path / "p_int16.tflite").exists()
 
 
 def test_compile_keras_model_object(keras, tmp_path):

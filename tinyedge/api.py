@@ -213,16 +213,18 @@ def _replace_dir(staging: Path, out_dir: Path) -> None:
 
 def compile(model, out_dir, target: str = "generic", name: str | None = None,  # noqa: A001
             ram_limit: int | None = None, calibration=None,
-            io_type: str = "int8") -> "CompiledModel":
+            io_type: str | None = None, activations: str = "int8") -> "CompiledModel":
     """Compile a .tflite model (a path or its bytes) into C sources in out_dir.
     ram_limit (bytes) fails the compile when the arena does not fit it.
     A float Keras model (object, .keras/.h5 file, SavedModel folder) is first
-    quantized with `calibration` data (see quantize()), then compiled."""
+    quantized with `calibration` data, `io_type` and `activations` (see
+    quantize()), then compiled."""
     get_target(target)
     if calibration is not None or _is_float_model(model):
         from tinyedge.frontend import keras as keras_frontend
         source = keras_frontend._load_source(model)
-        model = keras_frontend._quantize(source, calibration, io_type, quiet=True)
+        model = keras_frontend._quantize(source, calibration, io_type, quiet=True,
+                                         activations=activations)
         name = name or source.name
     data, default_name = _read_model(model)
     name = model_name(name) if name else default_name
@@ -252,16 +254,20 @@ def _is_float_model(model) -> bool:
     return is_keras_model(model) or is_keras_path(model)
 
 
-def quantize(model, calibration, out_path=None, io_type: str = "int8",
-             quiet: bool = False) -> bytes:
+def quantize(model, calibration, out_path=None, io_type: str | None = None,
+             quiet: bool = False, activations: str = "int8") -> bytes:
     """Full-integer post-training quantization of a float Keras model (object,
     .keras/.h5 file or SavedModel folder) with calibration data (an array whose
     first axis is the samples; a list/tuple/dict of arrays or an .npz for
-    several inputs; or an .npy/.npz path). Batch size 1, int8 inside,
-    `io_type` ("int8", "uint8" or "float32") at the edges, per-channel weights.
+    several inputs; or an .npy/.npz path). Batch size 1, per-channel weights,
+    `activations` "int8" (full int8) or "int16" (TFLite's 16x8 scheme: int16
+    activations, int8 weights, int64 biases; refused if the model has layers
+    tinyedge does not compile in 16x8). `io_type` at the edges defaults to the
+    activation type; "uint8" or "float32" with int8, "float32" with int16.
     Returns the .tflite bytes; out_path, if given, is written atomically."""
     from tinyedge.frontend import keras as keras_frontend
-    data = keras_frontend.quantize(model, calibration, io_type=io_type, quiet=quiet)
+    data = keras_frontend.quantize(model, calibration, io_type=io_type, quiet=quiet,
+                                   activations=activations)
     if out_path is not None:
         write_atomic(Path(out_path), data)
     return data

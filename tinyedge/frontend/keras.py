@@ -9,10 +9,12 @@ Calibration data is a numpy array whose first axis is the samples (for a model
 with several inputs: a list/tuple of arrays in the order of the model's inputs,
 a dict keyed by input name, or an .npz file), or the path of an .npy/.npz file.
 
-The conversion goes through `tf.lite.TFLiteConverter` with int8 builtins only,
-per-channel weights (the converter's default) and the batch size fixed to 1: a
-Keras model whose input batch is dynamic is first rebuilt with batch-1 inputs
-(same layers, names and weights), so no SHAPE/STRIDED_SLICE/PACK ops appear.
+The conversion goes through `tf.lite.TFLiteConverter` with int8 builtins only
+(or, with activations="int16", TFLite's 16x8 scheme: int16 activations, int8
+weights, int64 biases), per-channel weights (the converter's default) and the
+batch size fixed to 1: a Keras model whose input batch is dynamic is first
+rebuilt with batch-1 inputs (same layers, names and weights), so no
+SHAPE/STRIDED_SLICE/PACK ops appear.
 TensorFlow is imported here only, and only when one of these functions runs.
 """
 from __future__ import annotations
@@ -31,10 +33,13 @@ import numpy as np
 
 from tinyedge.errors import TinyEdgeError, UnsupportedModelError
 
-IO_TYPES = ("int8", "uint8", "float32")
+# The model's edge types allowed for each activation type; the first is the default.
+IO_TYPES = {"int8": ("int8", "uint8", "float32"), "int16": ("int16", "float32")}
+ACTIVATIONS = tuple(IO_TYPES)
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 # Ops that may stay in float at the edges of a model whose io_type is float32.
 _EDGE_OPS = ("QUANTIZE", "DEQUANTIZE")
+_TRY_INT8 = "quantize with --activations int8 (activations='int8'), or replace the layer(s)"
 
 
 # --------------------------------------------------------------------------- TensorFlow
@@ -326,14 +331,22 @@ def _read_array_file(path: Path, what: str):
 
 # --------------------------------------------------------------------------- conversion
 
-def quantize(model, calibration, io_type: str = "int8", quiet: bool = False) -> bytes:
-    """Full-integer post-training quantization; returns the .tflite bytes."""
-    return _quantize(_load_source(model), calibration, io_type, quiet)
+def quantize(model, calibration, io_type: str | None = None, quiet: bool = False,
+             activations: str = "int8") -> bytes:
+    """Full-integer post-training quantization; returns the .tflite bytes.
+    io_type defaults to the activation type."""
+    return _quantize(_load_source(model), calibration, io_type, quiet, activations)
 
 
-def _quantize(source: _Source, calibration, io_type: str, quiet: bool) -> bytes:
-    if io_type not in IO_TYPES:
-        raise TinyEdgeError(f"io_type must be one of {', '.join(IO_TYPES)}, got '{io_type}'")
+def _quantize(source: _Source, calibration, io_type: str | None, quiet: bool,
+              activations: str = "int8") -> bytes:
+    if activations not in IO_TYPES:
+        raise TinyEdgeError(f"activations must be one of {', '.join(ACTIVATIONS)}, "
+                            f"got '{activations}'")
+    io_type = io_type or IO_TYPES[activations][0]
+    if io_type not in IO_TYPES[activations]:
+        raise TinyEdgeError(f"with {activations} activations the io type must be one of "
+                            f"{', '.join(IO_TYPES[activations])}, got '{io_type}'")
     if calibration is None:
         raise TinyEdgeError("quantizing a float model needs calibration data "
                             "(representative inputs, first axis = samples)")
@@ -355,8 +368,11 @@ def _quantize(source: _Source, calibration, io_type: str, quiet: bool) -> bytes:
             converter = _converter(tf, source)
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.representative_dataset = representative
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            dtype = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io_type]
+            converter.target_spec.supported_ops = [
+                tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+                if activations == "int16" else tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            dtype = {"int8": tf.int8, "uint8": tf.uint8, "int16": tf.int16,
+                     "float32": tf.float32}[io_type]
             converter.inference_input_type = dtype
             converter.inference_output_type = dtype
             data = converter.convert()
@@ -364,9 +380,14 @@ def _quantize(source: _Source, calibration, io_type: str, quiet: bool) -> bytes:
             raise
         except Exception as exc:
             progress.close()
-            raise UnsupportedModelError(_converter_error(exc, captured())) from None
+            message = _converter_error(exc, captured())
+            if activations == "int16" and "16x8" in message:
+                message += " " + _TRY_INT8
+            raise UnsupportedModelError(message) from None
         progress.close()
     _check_full_integer(bytes(data), io_type)
+    if activations == "int16":
+        _check_16x8_support(bytes(data), source)
     return bytes(data)
 
 
@@ -424,15 +445,54 @@ def _check_full_integer(data: bytes, io_type: str) -> None:
             f"{', '.join(floats)} in float; replace the layer(s) with ones that have int8 kernels")
 
 
+def _check_16x8_support(data: bytes, source: _Source) -> None:
+    """Refuse, now rather than at compile time, a 16x8 model with ops that
+    tinyedge compiles in int8 only (pooling, MEAN, CONCATENATION, ...): run
+    the compiler's importer on it and name the Keras layers behind each op."""
+    from tinyedge.api import import_model
+
+    try:
+        import_model(data, source.name)
+    except UnsupportedModelError as exc:
+        info = _TfliteInfo(data)
+        indices = sorted({int(i) for i in re.findall(r"operator (\d+)", str(exc))})
+        if not indices:
+            raise
+        culprits = [f"{info.op_name(i)} (layer '{_layer_of(source, info, i)}')"
+                    for i in indices]
+        raise UnsupportedModelError(
+            f"tinyedge cannot compile {', '.join(culprits)} with int16 activations; "
+            f"{_TRY_INT8}") from None
+
+
+def _layer_of(source: _Source, info: "_TfliteInfo", op_index: int) -> str:
+    """The Keras layer an operator comes from: the model output's layer, or
+    the last layer its output's name scopes mention (as in _match_layers);
+    else the output tensor's name."""
+    tensor = info.graph.operators[op_index].outputs[0]
+    tensor_name = info.tensor_name(tensor)
+    if source.float_model is None:
+        return tensor_name.split(";")[0]
+    output_layer = _output_layers(source.float_model, info.signature_outputs(source)).get(tensor)
+    if output_layer is not None:
+        return output_layer
+    names = [layer.name for layer in source.float_model.layers]
+    parts = [c for piece in tensor_name.split(";") for c in piece.split("/")]
+    suffix = _scope_suffix(names, set(parts))
+    mentioned = [name for name in names if name + suffix in parts]
+    return mentioned[-1] if mentioned else tensor_name.split(";")[0]
+
+
 # --------------------------------------------------------------------------- the report
 
 def quantization_report(model, tflite_bytes: bytes, samples, max_samples: int | None = 500,
                         holdout: bool = True) -> dict:
     """What quantization cost, on samples the converter did not see.
 
-    The float model runs in TensorFlow; the int8 model runs in TFLite Micro's
-    reference interpreter (bit-exact with the generated C) with every tensor
-    preserved, so intermediate activations can be read after each invoke.
+    The float model runs in TensorFlow; the quantized model (int8, or int16
+    activations for 16x8) runs in TFLite Micro's reference interpreter
+    (bit-exact with the generated C) with every tensor preserved, so
+    intermediate activations can be read after each invoke.
 
     Matching layers to tensors: the converter names each op's output tensor
     after the TensorFlow name scopes of the ops fused into it, e.g.
@@ -448,7 +508,7 @@ def quantization_report(model, tflite_bytes: bytes, samples, max_samples: int | 
     number. A SavedModel has no layers to match: only its outputs are covered.
 
     For each matched layer: SQNR = 10 log10(sum f^2 / sum (f - q)^2) over all
-    samples, f the float activations and q the int8 activations dequantized with
+    samples, f the float activations and q the integer activations dequantized with
     their tensor's scale and zero point. For each output whose last axis holds
     two or more classes, the fraction of samples whose argmax agrees.
     """
@@ -468,15 +528,15 @@ def quantization_report(model, tflite_bytes: bytes, samples, max_samples: int | 
     float_layer_values, float_outputs = _run_float(source, arrays,
                                                    [p["_layer_obj"] for p in probes])
 
-    # Int8 side: TFLite Micro, all tensors kept.
+    # Integer side: TFLite Micro, all tensors kept.
     wanted = [p["_tensor"] for p in probes] + output_tensors
-    int8_values = _run_tflm(tflite, source.inputs, arrays, wanted)
+    int_values = _run_tflm(tflite, source.inputs, arrays, wanted)
 
     for k, entry in enumerate(probes):
-        entry["sqnr_db"] = _sqnr(float_layer_values[k], int8_values[k])
+        entry["sqnr_db"] = _sqnr(float_layer_values[k], int_values[k])
     outputs = []
     for k, tensor in enumerate(output_tensors):
-        f, q = float_outputs[k], int8_values[len(probes) + k]
+        f, q = float_outputs[k], int_values[len(probes) + k]
         item = {"output": k, "tensor": tflite.tensor_name(tensor), "shape": list(q.shape[1:]),
                 "sqnr_db": _sqnr(f, q)}
         if q.ndim >= 2 and q.shape[-1] >= 2:
@@ -492,7 +552,8 @@ def quantization_report(model, tflite_bytes: bytes, samples, max_samples: int | 
         "model": source.name,
         "samples": count,
         "held_out": holdout,
-        "int8_runtime": "TFLite Micro (reference kernels, bit-exact with the generated C)",
+        "activations": tflite.activation_type(),
+        "runtime": "TFLite Micro (reference kernels, bit-exact with the generated C)",
         "layers": layers,
         "outputs": outputs,
         "top1_agreement": (float(np.mean(agreements)) if agreements else None),
@@ -521,6 +582,21 @@ class _TfliteInfo:
 
     def tensor_name(self, index: int) -> str:
         return self.graph.tensors[index].name.decode(errors="replace")
+
+    def op_name(self, op_index: int) -> str:
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+        names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+        code = self.model.operatorCodes[self.graph.operators[op_index].opcodeIndex]
+        return names.get(max(code.builtinCode, code.deprecatedBuiltinCode), "CUSTOM")
+
+    def activation_type(self) -> str:
+        """'int16' for a 16x8 model (most op outputs int16), else 'int8'."""
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+        types = [self.graph.tensors[i].type for i in self.op_outputs()]
+        int16 = types.count(schema.TensorType.INT16)
+        return "int16" if int16 > len(types) - int16 else "int8"
 
     def op_outputs(self) -> list[int]:
         return [i for op in self.graph.operators for i in op.outputs if i >= 0]
@@ -557,7 +633,8 @@ class _TfliteInfo:
         from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
         if tensor.type == schema.TensorType.FLOAT32:
             return x.astype(np.float32)
-        dtype = np.int8 if tensor.type == schema.TensorType.INT8 else np.uint8
+        dtype = {schema.TensorType.INT8: np.int8, schema.TensorType.UINT8: np.uint8,
+                 schema.TensorType.INT16: np.int16}[tensor.type]
         return quantize_array(x, float(tensor.quantization.scale[0]),
                               int(tensor.quantization.zeroPoint[0]), dtype)
 
@@ -596,11 +673,7 @@ def _match_layers(model, tflite: _TfliteInfo, output_tensors: list[int]) -> list
             owner[last] = t                      # the last tensor attributed to the layer
             for name in mentioned:
                 named_in.setdefault(name, last)
-    model_outputs = {}
-    for k, out in enumerate(model.outputs):
-        history = getattr(out, "_keras_history", None)
-        if history is not None and k < len(output_tensors):
-            model_outputs[history[0].name] = output_tensors[k]
+    model_outputs = {layer: t for t, layer in _output_layers(model, output_tensors).items()}
 
     entries = []
     for layer in layers:
@@ -619,6 +692,17 @@ def _match_layers(model, tflite: _TfliteInfo, output_tensors: list[int]) -> list
             entry["note"] = "not kept by the converter"
         entries.append(entry)
     return entries
+
+
+def _output_layers(model, output_tensors: list[int]) -> dict[int, str]:
+    """The Keras layer behind each model output tensor (named after the
+    signature, not after the layer)."""
+    layers = {}
+    for k, out in enumerate(model.outputs):
+        history = getattr(out, "_keras_history", None)
+        if history is not None and k < len(output_tensors):
+            layers[output_tensors[k]] = history[0].name
+    return layers
 
 
 def _layer_shape(layer):
@@ -689,10 +773,8 @@ def summary(data: bytes) -> list[str]:
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
     info = _TfliteInfo(data)
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     types = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
-    ops = [names.get(max(c.builtinCode, c.deprecatedBuiltinCode), "CUSTOM")
-           for c in (info.model.operatorCodes[op.opcodeIndex] for op in info.graph.operators)]
+    ops = [info.op_name(i) for i in range(len(info.graph.operators))]
     lines = [f"layers     {len(ops)} ({', '.join(sorted(set(ops)))})"]
     for kind, indices in (("input", info.graph.inputs), ("output", info.graph.outputs)):
         for index in indices:
@@ -716,7 +798,7 @@ def format_report(report: dict) -> str:
 
     where = "held-out" if report.get("held_out", True) else "calibration"
     lines = [f"quantization report: {report['model']}, {report['samples']} {where} samples, "
-             f"int8 run in TFLite Micro",
+             f"{report['activations']} run in TFLite Micro",
              f"{'layer':<28} {'type':<22} {'SQNR dB':>8}  note"]
     for entry in report["layers"]:
         lines.append(f"{entry['layer'][:28]:<28} {entry['type'][:22]:<22} "
