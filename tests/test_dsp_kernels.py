@@ -4,7 +4,8 @@ Cortex-M7 (QEMU mps2-an386 / mps2-an500): one firmware links both versions (the 
 built with its te_ functions renamed ref_te_...) and a harness that draws shapes (odd channel
 and pixel counts, padding, strides, dilation, groups, depth multipliers), per-tensor and
 per-channel requantization, offsets including 128 and -127, NULL and wrapping biases, and
-compares every output byte plus a guard band after the output."""
+compares every output byte plus a guard band after the output, also with the output placed
+over the input as far as the memory planner allows (planner/overlap.py)."""
 from __future__ import annotations
 
 import re
@@ -26,14 +27,15 @@ pytestmark = pytest.mark.skipif(
 ALL_KERNELS = {"conv": ("conv2d_s8.c", "te_conv2d_s8"),
                "depthwise": ("depthwise_conv2d_s8.c", "te_depthwise_conv2d_s8"),
                "fc": ("fully_connected_s8.c", "te_fully_connected_s8")}
-# The kernels that have an ARMv7E-M variant so far (depthwise and fully connected: to do).
-KERNELS = {k: ALL_KERNELS[k] for k in ("conv",)}
+# The kernels that have an ARMv7E-M variant.
+KERNELS = ALL_KERNELS
 CASES = 400
 
 HARNESS = r"""/* Randomized comparison of the ARMv7E-M DSP kernels (kernels/src/armv7em/)
  * with the reference kernels (kernels/src/ref/, built with every te_ kernel
  * renamed ref_te_...), run as firmware under QEMU by tests/test_dsp_kernels.py.
- * Prints one line per differing case and "TE_DSP_DONE <cases> <failures>". */
+ * Prints one line per differing case and
+ * "TE_DSP_DONE <cases> <failures> <outputs not clamped> <outputs>". */
 #include <stdint.h>
 #include <string.h>
 
@@ -53,7 +55,7 @@ te_status ref_te_fully_connected_s8(const te_fc_params *, const te_requant *, co
 #define MAX_IN (2 * 12 * 12 * 72)
 #define MAX_FILTER (24 * 5 * 5 * 72)
 #define MAX_OUT (2 * 14 * 14 * 72)
-#define MAX_CH 256
+#define MAX_CH 520
 #define GUARD 64
 
 static int8_t in_buf[MAX_IN];
@@ -108,13 +110,40 @@ static void fill(int8_t *p, int32_t n)
     }
 }
 
-static void fill_quant(te_requant *quant, int32_t channels, int32_t *bias_out_null)
+/* Half the bits of n, rounded up: log2 of the typical size of a sum of n
+ * random products relative to one product. */
+static int32_t half_log2(int32_t n)
+{
+    int32_t bits = 0;
+    while ((1 << bits) < n) {
+        bits++;
+    }
+    return (bits + 1) / 2;
+}
+
+/* Per-channel requantization for outputs that sum `depth` products. Three
+ * channels in four are "tame": shift and bias scaled to depth so that most
+ * outputs land inside the clamp range, where an arithmetic slip shows; the
+ * rest draw from the whole range (saturation, wrapping biases, odd shifts). */
+static void fill_quant(te_requant *quant, int32_t channels, int32_t depth, int32_t *bias_out_null)
 {
     int32_t i;
     quant->count = range(0, 1) ? 1 : channels;
     for (i = 0; i < channels; i++) {
+        const int tame = range(0, 3) != 0;
         mult_buf[i] = range(0, 15) == 0 ? 0 : (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+        if (range(0, 63) == 0) {
+            /* outside TFLite's range, but te_dsp_mbqm claims te_mbqm's result for any
+             * multiplier, INT32_MIN (te_srdhm's saturating case) included */
+            mult_buf[i] = range(0, 1) ? INT32_MIN : -(int32_t)(rnd() & 0x7fffffffu);
+        }
         shift_buf[i] = range(0, 7) == 0 ? range(-31, 30) : range(-12, 1);
+        if (tame) {
+            /* a sum of depth products of ~74 x ~128 is ~2^13 x sqrt(depth) */
+            shift_buf[i] = -(8 + half_log2(depth)) + range(-1, 0);
+            bias_buf[i] = range(-(32 << -shift_buf[i]), 32 << -shift_buf[i]);
+            continue;
+        }
         switch (range(0, 5)) {
         case 0: bias_buf[i] = (int32_t)rnd(); break; /* wraps the accumulator */
         case 1: bias_buf[i] = INT32_MAX - range(0, 3000); break;
@@ -138,8 +167,8 @@ static int32_t pick_input_offset(void)
 
 static void pick_activation(int32_t *lo, int32_t *hi, int32_t *out_off)
 {
-    *out_off = range(-128, 127);
-    if (range(0, 1)) {
+    *out_off = range(0, 3) != 0 ? range(-40, 40) : range(-128, 127);
+    if (range(0, 3) != 0) {
         *lo = -128;
         *hi = 127;
     } else {
@@ -149,6 +178,85 @@ static void pick_activation(int32_t *lo, int32_t *hi, int32_t *out_off)
 }
 
 static int32_t failures;
+static int32_t outputs, outputs_inside; /* reference outputs, and those not clamped */
+
+static void count_inside(int32_t n, int32_t lo, int32_t hi)
+{
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        outputs_inside += out_ref[i] > lo && out_ref[i] < hi;
+    }
+    outputs += n;
+}
+
+/* Runs ref (via a stub taking input and output) and opt with the output
+ * placed `limit` bytes from the input's start in one shared buffer (limit is
+ * the largest the memory planner allows, tinyedge/planner/overlap.py), then
+ * copies both outputs, guard band included, to out_ref and out_opt. */
+typedef te_status (*overlap_fn)(int use_ref, const int8_t *input, int8_t *output);
+
+static int overlapped(overlap_fn run, int32_t limit, int32_t n_in, int32_t n_out,
+                      te_status *a, te_status *b)
+{
+    const int32_t in_pos = limit < 0 ? -limit : 0;
+    if (limit >= n_in) {
+        return 0; /* no overlap to check */
+    }
+    memset(shared_ref, 0x5a, sizeof shared_ref);
+    memcpy(shared_ref + in_pos, in_buf, (size_t)n_in);
+    memcpy(shared_opt, shared_ref, sizeof shared_opt);
+    *a = run(1, shared_ref + in_pos, shared_ref + in_pos + limit);
+    *b = run(0, shared_opt + in_pos, shared_opt + in_pos + limit);
+    memcpy(out_ref, shared_ref + in_pos + limit, (size_t)(n_out + GUARD));
+    memcpy(out_opt, shared_opt + in_pos + limit, (size_t)(n_out + GUARD));
+    return 1;
+}
+
+#if TE_DSP_FC
+/* overlap.py's rows_limit: min over rows b of b * depth - (b + 1) * units. */
+static int32_t rows_limit(int32_t rows, int32_t depth, int32_t units)
+{
+    int32_t limit = -units, b;
+    for (b = 1; b < rows; b++) {
+        if (b * depth - (b + 1) * units < limit) {
+            limit = b * depth - (b + 1) * units;
+        }
+    }
+    return limit;
+}
+#endif
+
+#if TE_DSP_CONV || TE_DSP_DEPTHWISE
+/* The first input row (or column) inside the image of a window, -1 if none. */
+static int32_t first_tap(int32_t origin, int32_t dilation, int32_t size, int32_t taps)
+{
+    const int32_t steps = origin >= 0 ? 0 : (-origin + dilation - 1) / dilation;
+    const int32_t first = origin + steps * dilation;
+    return steps < taps && first < size ? first : -1;
+}
+
+/* overlap.py's window_limit: min over output pixels k of (lowest input byte
+ * read by pixel k or a later one) - (end of pixel k's output bytes). */
+static int32_t window_limit(const te_dims *in, const te_dims *out, int32_t k_h, int32_t k_w,
+                            const te_conv_params *p)
+{
+    int32_t limit = INT32_MAX, still_needed = INT32_MAX, k;
+    for (k = out->n * out->h * out->w - 1; k >= 0; k--) {
+        const int32_t batch = k / (out->h * out->w);
+        const int32_t oy = (k / out->w) % out->h, ox = k % out->w;
+        const int32_t y = first_tap(oy * p->stride_h - p->pad_h, p->dilation_h, in->h, k_h);
+        const int32_t x = first_tap(ox * p->stride_w - p->pad_w, p->dilation_w, in->w, k_w);
+        if (y >= 0 && x >= 0) {
+            const int32_t lowest = ((batch * in->h + y) * in->w + x) * in->c;
+            still_needed = still_needed < lowest ? still_needed : lowest;
+        }
+        if (still_needed != INT32_MAX && still_needed - (k + 1) * out->c < limit) {
+            limit = still_needed - (k + 1) * out->c;
+        }
+    }
+    return limit == INT32_MAX ? MAX_IN : limit;
+}
+#endif
 
 static void compare(const char *kernel, int32_t index, te_status a, te_status b, int32_t n)
 {
@@ -170,6 +278,17 @@ static void compare(const char *kernel, int32_t index, te_status a, te_status b,
 }
 
 #if TE_DSP_CONV
+static te_conv_params conv_p;
+static te_requant conv_quant;
+static te_dims conv_in, conv_f, conv_out;
+static const int32_t *conv_bias;
+
+static te_status conv_overlap(int use_ref, const int8_t *input, int8_t *output)
+{
+    return (use_ref ? ref_te_conv2d_s8 : te_conv2d_s8)(
+        &conv_p, &conv_quant, &conv_in, input, &conv_f, filter_buf, conv_bias, &conv_out, output);
+}
+
 static void conv_case(int32_t index)
 {
     te_conv_params p;
@@ -187,8 +306,17 @@ static void conv_case(int32_t index)
     if (range(0, 3) == 0 && groups == 1) {
         in.c = range(32, 72);
     }
+    if (range(0, 15) == 0 && groups == 1) {
+        /* a window longer than the DSP kernel's column buffer (TE_DSP_MAX_K) */
+        in.h = range(1, 3);
+        in.w = range(1, 3);
+        in.c = range(577, 700);
+    }
     f.c = in.c / groups;
     cout = groups * range(1, 24 / groups);
+    if (range(0, 7) == 0 && groups == 1) {
+        cout = range(25, 99);
+    }
     f.n = cout;
     if (pointwise) {
         f.h = f.w = 1;
@@ -199,6 +327,11 @@ static void conv_case(int32_t index)
     } else {
         f.h = range(1, 5);
         f.w = range(1, 5);
+        if (groups == 1 && in.c <= 3 && range(0, 1)) {
+            /* a first layer: few channels, a tall window (KWS: 10x4, stride 2) */
+            f.h = range(3, 10);
+            in.h = range(1, 12);
+        }
         p.stride_h = range(1, 3);
         p.stride_w = range(1, 3);
         p.dilation_h = range(0, 4) == 0 ? 2 : 1;
@@ -228,7 +361,7 @@ static void conv_case(int32_t index)
     }
     fill(in_buf, n_in);
     fill(filter_buf, n_f);
-    fill_quant(&quant, cout, &bias_null);
+    fill_quant(&quant, cout, f.h * f.w * f.c, &bias_null);
     memset(out_ref, 0x5a, sizeof out_ref);
     memset(out_opt, 0x5a, sizeof out_opt);
     a = ref_te_conv2d_s8(&p, &quant, &in, in_buf, &f, filter_buf, bias_null ? 0 : bias_buf,
@@ -236,24 +369,31 @@ static void conv_case(int32_t index)
     b = te_conv2d_s8(&p, &quant, &in, in_buf, &f, filter_buf, bias_null ? 0 : bias_buf,
                      &out, out_opt);
     compare("conv2d", index, a, b, n_out);
-    if (pointwise && cout <= in.c) {
-        /* In place as the memory planner allows it (planner/overlap.py): a 1x1
-         * stride-1 output may start C_out bytes below its input. */
-        memset(shared_ref, 0x5a, sizeof shared_ref);
-        memcpy(shared_ref + cout, in_buf, (size_t)n_in);
-        memcpy(shared_opt, shared_ref, sizeof shared_opt);
-        a = ref_te_conv2d_s8(&p, &quant, &in, shared_ref + cout, &f, filter_buf,
-                             bias_null ? 0 : bias_buf, &out, shared_ref);
-        b = te_conv2d_s8(&p, &quant, &in, shared_opt + cout, &f, filter_buf,
-                         bias_null ? 0 : bias_buf, &out, shared_opt);
-        memcpy(out_ref, shared_ref, (size_t)n_out);
-        memcpy(out_opt, shared_opt, (size_t)n_out);
-        compare("conv2d_in_place", index, a, b, n_out);
+    count_inside(n_out, p.activation_min, p.activation_max);
+    conv_p = p;
+    conv_quant = quant;
+    conv_in = in;
+    conv_f = f;
+    conv_out = out;
+    conv_bias = bias_null ? 0 : bias_buf;
+    if (overlapped(conv_overlap, window_limit(&in, &out, f.h, f.w, &p), n_in, n_out, &a, &b)) {
+        compare("conv2d_overlapped", index, a, b, n_out);
     }
 }
 #endif
 
 #if TE_DSP_DEPTHWISE
+static te_conv_params dw_p;
+static te_requant dw_quant;
+static te_dims dw_in, dw_f, dw_out;
+static const int32_t *dw_bias;
+
+static te_status depthwise_overlap(int use_ref, const int8_t *input, int8_t *output)
+{
+    return (use_ref ? ref_te_depthwise_conv2d_s8 : te_depthwise_conv2d_s8)(
+        &dw_p, &dw_quant, &dw_in, input, &dw_f, filter_buf, dw_bias, &dw_out, output);
+}
+
 static void depthwise_case(int32_t index)
 {
     te_conv_params p;
@@ -267,6 +407,13 @@ static void depthwise_case(int32_t index)
     in.w = range(1, 10);
     in.c = range(0, 2) == 0 ? range(1, 8) : range(8, 40);
     p.depth_multiplier = range(0, 3) == 0 ? range(2, 3) : 1;
+    if (range(0, 39) == 0) {
+        /* more channels than the DSP kernel keeps on its stack */
+        in.h = range(1, 4);
+        in.w = range(1, 4);
+        in.c = range(509, 520);
+        p.depth_multiplier = 1;
+    }
     f.n = 1;
     f.c = in.c * p.depth_multiplier;
     if (range(0, 1)) {
@@ -303,7 +450,7 @@ static void depthwise_case(int32_t index)
     }
     fill(in_buf, n_in);
     fill(filter_buf, n_f);
-    fill_quant(&quant, f.c, &bias_null);
+    fill_quant(&quant, f.c, f.h * f.w, &bias_null);
     memset(out_ref, 0x5a, sizeof out_ref);
     memset(out_opt, 0x5a, sizeof out_opt);
     a = ref_te_depthwise_conv2d_s8(&p, &quant, &in, in_buf, &f, filter_buf,
@@ -311,10 +458,32 @@ static void depthwise_case(int32_t index)
     b = te_depthwise_conv2d_s8(&p, &quant, &in, in_buf, &f, filter_buf,
                                bias_null ? 0 : bias_buf, &out, out_opt);
     compare("depthwise", index, a, b, n_out);
+    count_inside(n_out, p.activation_min, p.activation_max);
+    dw_p = p;
+    dw_quant = quant;
+    dw_in = in;
+    dw_f = f;
+    dw_out = out;
+    dw_bias = bias_null ? 0 : bias_buf;
+    if (overlapped(depthwise_overlap, window_limit(&in, &out, f.h, f.w, &p), n_in, n_out,
+                   &a, &b)) {
+        compare("depthwise_overlapped", index, a, b, n_out);
+    }
 }
 #endif
 
 #if TE_DSP_FC
+static te_fc_params fc_p;
+static te_requant fc_quant;
+static te_dims fc_in, fc_f, fc_out;
+static const int32_t *fc_bias;
+
+static te_status fc_overlap(int use_ref, const int8_t *input, int8_t *output)
+{
+    return (use_ref ? ref_te_fully_connected_s8 : te_fully_connected_s8)(
+        &fc_p, &fc_quant, &fc_in, input, &fc_f, filter_buf, fc_bias, &fc_out, output);
+}
+
 static void fc_case(int32_t index)
 {
     te_fc_params p;
@@ -340,7 +509,7 @@ static void fc_case(int32_t index)
     pick_activation(&p.activation_min, &p.activation_max, &p.output_offset);
     fill(in_buf, in.n * depth);
     fill(filter_buf, units * depth);
-    fill_quant(&quant, units, &bias_null);
+    fill_quant(&quant, units, depth, &bias_null);
     p.filter_offset = quant.count == 1 && range(0, 1) ? pick_input_offset() : 0;
     n_out = in.n * units;
     memset(out_ref, 0x5a, sizeof out_ref);
@@ -350,6 +519,16 @@ static void fc_case(int32_t index)
     b = te_fully_connected_s8(&p, &quant, &in, in_buf, &f, filter_buf,
                               bias_null ? 0 : bias_buf, &out, out_opt);
     compare("fully_connected", index, a, b, n_out);
+    count_inside(n_out, p.activation_min, p.activation_max);
+    fc_p = p;
+    fc_quant = quant;
+    fc_in = in;
+    fc_f = f;
+    fc_out = out;
+    fc_bias = bias_null ? 0 : bias_buf;
+    if (overlapped(fc_overlap, rows_limit(in.n, depth, units), in.n * depth, n_out, &a, &b)) {
+        compare("fully_connected_overlapped", index, a, b, n_out);
+    }
 }
 #endif
 
@@ -373,6 +552,8 @@ int main(void)
     te_write("TE_DSP_DONE ");
     put_num(cases);
     put_num(failures);
+    put_num(outputs_inside);
+    put_num(outputs);
     te_write("\n");
     te_exit(failures == 0 ? 0 : 1);
     return 0;
@@ -429,18 +610,22 @@ def run(elf, target: str) -> str:
     return result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("target,seed", [("cortex-m4", 1), ("cortex-m4", 2), ("cortex-m7", 3)])
+# -O0 builds the C loops that stand in for the asm ones (TE_DSP_ASM in te_dsp.h).
+@pytest.mark.parametrize("target,seed,opt", [("cortex-m4", 1, "-O2"), ("cortex-m4", 2, "-O2"),
+                                             ("cortex-m7", 3, "-O2"), ("cortex-m4", 4, "-O0")])
 @pytest.mark.parametrize("kernel", sorted(KERNELS))
-def test_dsp_kernel_matches_reference_on_the_emulator(tmp_path, kernel, target, seed):
+def test_dsp_kernel_matches_reference_on_the_emulator(tmp_path, kernel, target, seed, opt):
     assert "armv7em" in get_target(target).kernel_dirs
-    elf = build(tmp_path, target, kernel, seed)
+    elf = build(tmp_path, target, kernel, seed, opt)
     console = run(elf, target)
     assert "TE_FAULT" not in console, console[-2000:]
     mismatches = re.findall(r"TE_DSP_MISMATCH .*", console)
-    done = re.search(r"TE_DSP_DONE (\d+) (\d+)", console)
+    done = re.search(r"TE_DSP_DONE (\d+) (\d+) (\d+) (\d+)", console)
     assert done, console[-2000:]
     assert not mismatches and done.group(2) == "0", "\n".join(mismatches[:20])
     assert int(done.group(1)) == CASES
+    # Most outputs are not clamped, so an arithmetic slip of one would show.
+    assert int(done.group(3)) > int(done.group(4)) // 2, done.group(0)
 
 
 def test_dsp_kernels_are_the_ones_built_for_cortex_m4_and_m7(shared_models, tmp_path):

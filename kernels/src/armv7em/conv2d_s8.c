@@ -1,113 +1,429 @@
 /* CONV_2D, int8: ARMv7E-M DSP variant (Cortex-M4/M7), bit-exact with
  * kernels/src/ref/conv2d_s8.c.
  *
- * The input offset is folded out of the inner loops as TFLite does:
- *   sum (in + off) * w = sum in * w + off * sum w,
- * every step in wrapping 32-bit arithmetic (SMLAD wraps; the reference
- * accumulates in uint32), so the result is the same modulo 2^32.
- * Inner loops read 4 int8 of input and of weights per word, widen them with
- * SXTB16 (bytes 0,2) and SXTB16 ROR #8 (bytes 1,3) and multiply-accumulate
- * pairs with SMLAD; blocks of 2 output channels x 2 pixels share every
- * widened word.
- * - 1x1, stride 1, unpadded, ungrouped: the input is a [pixels, C_in] matrix,
- *   pixels taken two at a time across rows.
- * - otherwise: for each kernel row the valid taps (dilation_w 1) are one
- *   contiguous run of (taps x C_in) bytes in both input and filter. Pixels
- *   whose window is inside the image use the folded offset; border pixels add
- *   the offset to the widened input (SADD16) over their valid taps only.
+ * Output pixels are taken 4 at a time, in raster order. Their windows are
+ * copied into a column block on the stack, the input offset added and each
+ * value widened to a halfword (SXTB16, SADD16: in + off is in [-255, 255]);
+ * taps in the padding become 0, so borders, strides, dilation and few input
+ * channels (a first layer: the window is the dot-product axis) take the same
+ * path. A 1x1 stride-1 input is read straight as [pixels, C_in]; windows
+ * whose rows are whole groups of 4 are widened row by row from the input,
+ * the others gathered first. Each filter then runs over the block: per 4
+ * weights one LDR, two SXTB16, two LDM and eight SMLAD (16 MACs), the sums in
+ * registers; every step wraps modulo 2^32 as the reference's uint32
+ * accumulation does. Each sum is requantized at once: with the per-channel
+ * form prepared once per call (te_dsp_rq_apply: SMLAL and ASR, then SSAT when
+ * the activation range is all of int8), else with te_dsp_mbqm; both give
+ * te_mbqm's result.
+ *
+ * Column layout, for dot-product index k = 4g + r and pixel j of a block:
+ * word (4g + j) * 2 holds k = 4g (low half) and 4g + 2 (high half), the next
+ * word 4g + 1 and 4g + 3: the lanes SXTB16 and SXTB16 ROR #8 give for the
+ * weights, so neither side needs repacking. Past k the columns are 0.
+ *
+ * Order of reads and writes (the memory planner lets an output overlap its
+ * input on it, tinyedge/planner/overlap.py): a block's outputs are written
+ * only after all its windows have been copied, and the block's pixels come
+ * after every pixel already written, so no write lands on an input byte that
+ * is still to be read, as in the reference's raster order.
+ *
+ * Grouped convolutions and windows longer than TE_DSP_MAX_K take a one-pixel
+ * path that reads the input in place (its writes stay within the pixel being
+ * computed, which the planner allows as well).
  */
 #include "tinyedge/te_kernels.h"
 #include "tinyedge/te_arith.h"
 
-#include <arm_acle.h>
+#include "te_dsp.h"
+
 #include <stddef.h>
 #include <string.h>
 
-#if !defined(__ARM_FEATURE_DSP)
-#error "kernels/src/armv7em needs the ARMv7E-M DSP extension (-mcpu=cortex-m4 or cortex-m7)"
-#endif
+#define TE_DSP_BLOCK 4
+/* Longest window (kh * kw * C_in) of the column path: the column buffer
+ * takes 8 bytes per window element (4.5 KB at most) on the stack. */
+#define TE_DSP_MAX_K 576
 
-static inline int32_t ld4(const int8_t *p)
+/* One group of 4 dot-product steps for the 4 pixels of a column block: the
+ * weights widened by SXTB16 (lanes 0, 2) and SXTB16 ROR #8 (lanes 1, 3), the
+ * columns loaded two pixels per LDM into r8-r11 (ascending, as LDM needs). */
+#define TE_DSP_GROUP                               \
+    "ldr %[w0], [%[w]], #4\n\t"                    \
+    "sxtb16 %[w1], %[w0], ror #8\n\t"              \
+    "sxtb16 %[w0], %[w0]\n\t"                      \
+    "ldm %[c]!, {r8, r9, r10, r11}\n\t"            \
+    "smlad %[s0], r8, %[w0], %[s0]\n\t"            \
+    "smlad %[s0], r9, %[w1], %[s0]\n\t"            \
+    "smlad %[s1], r10, %[w0], %[s1]\n\t"           \
+    "smlad %[s1], r11, %[w1], %[s1]\n\t"           \
+    "ldm %[c]!, {r8, r9, r10, r11}\n\t"            \
+    "smlad %[s2], r8, %[w0], %[s2]\n\t"            \
+    "smlad %[s2], r9, %[w1], %[s2]\n\t"            \
+    "smlad %[s3], r10, %[w0], %[s3]\n\t"           \
+    "smlad %[s3], r11, %[w1], %[s3]\n\t"
+
+/* What every column block shares: the filters and the requantization
+ * (rq: every channel's prepared form, when `prepared`). */
+typedef struct {
+    const int8_t *filter;
+    const int32_t *bias;
+    const int32_t *multipliers;
+    const int32_t *shifts;
+    const te_dsp_rq *rq;
+    int prepared;
+    int full_range;
+    int32_t per_channel;
+    int32_t k;
+    int32_t cout;
+    int32_t output_offset;
+    int32_t activation_min;
+    int32_t activation_max;
+} block_job;
+
+static inline int8_t requant(int32_t acc, int32_t mult, int32_t shift, int32_t out_offset,
+                             int32_t act_min, int32_t act_max)
 {
-    int32_t v;
-    memcpy(&v, p, sizeof v); /* an unaligned LDR */
-    return v;
+    return (int8_t)te_clamp_s32(te_add_wrap_s32(te_dsp_mbqm(acc, mult, shift), out_offset),
+                                act_min, act_max);
 }
 
-/* bytes 1 and 3 sign-extended to two halfwords (GCC does not fold the rotate) */
-static inline int32_t sxtb16_ror8(int32_t x)
+static inline int8_t requant_channel(int32_t acc, int32_t oc, const block_job *job)
 {
-    int32_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
-    return r;
+    const int32_t q = job->per_channel ? oc : 0;
+    return requant(acc, job->multipliers[q], job->shifts[q], job->output_offset,
+                   job->activation_min, job->activation_max);
 }
 
-static inline int32_t wadd(int32_t a, int32_t b)
+/* s[j] = init + the dot products of the n groups of weights at w with the 4
+ * columns of a block: n mod 4 groups first (bits 0 and 1 of n, which the
+ * groups' instructions leave in the flags), then 4 per iteration. */
+static inline void dot_block(const int32_t *c, const int8_t *w, int32_t n, int32_t init,
+                             int32_t s[TE_DSP_BLOCK])
 {
-    return (int32_t)((uint32_t)a + (uint32_t)b);
+    int32_t s0 = init, s1 = init, s2 = init, s3 = init, w0, w1;
+    __asm__ volatile(
+        "lsrs %[n], %[n], #1\n\t"
+        "bcc 2f\n\t"
+        TE_DSP_GROUP
+        "2:\n\t"
+        "lsrs %[n], %[n], #1\n\t"
+        "bcc 4f\n\t"
+        TE_DSP_GROUP
+        TE_DSP_GROUP
+        "4:\n\t"
+        "beq 3f\n\t"
+        "1:\n\t"
+        TE_DSP_GROUP
+        TE_DSP_GROUP
+        TE_DSP_GROUP
+        TE_DSP_GROUP
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        "3:\n\t"
+        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3),
+          [c] "+r"(c), [w] "+r"(w), [n] "+r"(n), [w0] "=&r"(w0), [w1] "=&r"(w1)
+        :
+        : "r8", "r9", "r10", "r11", "cc", "memory");
+    s[0] = s0; s[1] = s1; s[2] = s2; s[3] = s3;
 }
 
-static inline int32_t wmul(int32_t a, int32_t b)
+/* s[j] += the last, partial group of rest < 4 weights at w (zero past them)
+ * with columns c */
+static inline void dot_block_tail(const int32_t *c, const int8_t *w, int32_t rest,
+                                  int32_t s[TE_DSP_BLOCK])
 {
-    return (int32_t)((uint32_t)a * (uint32_t)b);
+    uint32_t word = 0;
+    int32_t i, lo, hi;
+    for (i = 0; i < rest; i++) {
+        word |= (uint32_t)(uint8_t)w[i] << (8 * i);
+    }
+    lo = __sxtb16((int32_t)word);
+    hi = te_dsp_sxtb16_ror8((int32_t)word);
+    for (i = 0; i < TE_DSP_BLOCK; i++) {
+        s[i] = __smlad(c[2 * i], lo, __smlad(c[2 * i + 1], hi, s[i]));
+    }
 }
 
-/* s[p][o] += sum in_p[i] * w_o[i], i < n, for 2 pixels x 2 filters.
- * The 4-byte steps are one asm loop: 4 loads, 8 SXTB16, 8 SMLAD and the loop
- * test per 16 MACs (GCC spills the 14 live registers of the C version). */
-/* Not inlined: the callers keep stack arrays (a frame pointer), and the loop
- * needs 14 registers. */
-__attribute__((noinline)) static void dot_2x2(const int8_t *in0, const int8_t *in1,
-                           const int8_t *w0, const int8_t *w1, int32_t n, int32_t *s)
+/* out[j * cout] = requant(s[j]) for the first count (<= 4) pixels j; out of
+ * line, for te_dsp_mbqm's one slow case (mult == INT32_MIN), which would
+ * otherwise crowd the common code */
+__attribute__((noinline)) static void requant_block_slow(const int32_t s[TE_DSP_BLOCK],
+                                                         int32_t count, int32_t mult,
+                                                         int32_t shift, const block_job *job,
+                                                         int8_t *out)
 {
-    int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
-    const int32_t quads = n >> 2;
-    int32_t i = quads << 2;
-    if (quads > 0) {
-        const int8_t *const end0 = in0 + i;
-        const int32_t d_in = (int32_t)(in1 - in0), d_w = (int32_t)(w1 - w0);
-        const int8_t *p = in0, *q = w0;
-        int32_t t0, t1, t2, t3, t4, t5;
-        __asm__ volatile(
-            "1:\n\t"
-            "ldr %[t1], [%[p], %[din]]\n\t"
-            "ldr %[t0], [%[p]], #4\n\t"
-            "ldr %[t5], [%[q]], #4\n\t"
-            "sxtb16 %[t2], %[t1], ror #8\n\t"
-            "sxtb16 %[t1], %[t1]\n\t"
-            "sxtb16 %[t3], %[t0], ror #8\n\t"
-            "sxtb16 %[t0], %[t0]\n\t"
-            "sxtb16 %[t4], %[t5], ror #8\n\t"
-            "sxtb16 %[t5], %[t5]\n\t"
-            "smlad %[s00], %[t0], %[t5], %[s00]\n\t"
-            "smlad %[s00], %[t3], %[t4], %[s00]\n\t"
-            "smlad %[s10], %[t1], %[t5], %[s10]\n\t"
-            "smlad %[s10], %[t2], %[t4], %[s10]\n\t"
-            "ldr %[t5], [%[q], %[dw]]\n\t"
-            "sxtb16 %[t4], %[t5], ror #8\n\t"
-            "sxtb16 %[t5], %[t5]\n\t"
-            "smlad %[s01], %[t0], %[t5], %[s01]\n\t"
-            "smlad %[s01], %[t3], %[t4], %[s01]\n\t"
-            "smlad %[s11], %[t1], %[t5], %[s11]\n\t"
-            "smlad %[s11], %[t2], %[t4], %[s11]\n\t"
-            "ldr %[t0], %[end]\n\t"
-            "cmp %[p], %[t0]\n\t"
-            "bne 1b\n\t"
-            : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11),
-              [p] "+r"(p), [q] "+r"(q),
-              [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3),
-              [t4] "=&r"(t4), [t5] "=&r"(t5)
-            : [din] "r"(d_in), [dw] "r"(d_w - 4), [end] "m"(end0)
-            : "cc", "memory");
+    int32_t j;
+    for (j = 0; j < count; j++) {
+        out[j * job->cout] = requant(s[j], mult, shift, job->output_offset,
+                                     job->activation_min, job->activation_max);
+    }
+}
+
+/* Every output channel of the first `count` pixels of a column block:
+ * out[j * cout + oc]. Not inlined: the callers keep stack arrays (a frame
+ * pointer, r7) and the dot product needs 13 registers. */
+__attribute__((noinline)) static void block_outputs(const block_job *job, const int32_t *cols,
+                                                    int8_t *out, int32_t count)
+{
+    const int32_t k = job->k, cout = job->cout, quads = k >> 2, rest = k & 3;
+    const int32_t out_offset = job->output_offset;
+    const int32_t act_min = job->activation_min, act_max = job->activation_max;
+    const int32_t *bias = job->bias, *mults = job->multipliers, *shifts = job->shifts;
+    const int32_t q_step = job->per_channel ? 1 : 0;
+    const int8_t *row = job->filter;
+    /* A partial last group reads the next filter's first bytes (their columns
+     * are 0), except in the last filters, where that would pass the end. */
+    const int8_t *const tail_in_c =
+        out + (rest == 0 ? cout : te_max_s32(0, cout - (4 - rest + k - 1) / k));
+    int8_t *const end = out + cout;
+    const te_dsp_rq *rq = job->rq;
+    for (; out < end; out++, row += k, mults += q_step, shifts += q_step, rq += q_step) {
+        const int32_t init = bias != NULL ? *bias++ : 0;
+        const int c_tail = out >= tail_in_c;
+        const int32_t n = c_tail ? quads : (k + 3) >> 2;
+        int32_t s[TE_DSP_BLOCK], mult, shift, j;
+        dot_block(cols, row, n, init, s);
+        if (c_tail) {
+            dot_block_tail(cols + n * 2 * TE_DSP_BLOCK, row + 4 * n, rest, s);
+        }
+        if (job->prepared) {
+            /* a copy in registers: the int8_t stores could alias the table */
+            const te_dsp_rq q = *rq;
+            if (count == TE_DSP_BLOCK && job->full_range) {
+                /* unrolled: the four sums stay in registers */
+                out[0] = te_dsp_out_s8(te_dsp_rq_apply(s[0], &q), out_offset, -128, 127, 1);
+                out[cout] = te_dsp_out_s8(te_dsp_rq_apply(s[1], &q), out_offset, -128, 127, 1);
+                out[2 * cout] =
+                    te_dsp_out_s8(te_dsp_rq_apply(s[2], &q), out_offset, -128, 127, 1);
+                out[3 * cout] =
+                    te_dsp_out_s8(te_dsp_rq_apply(s[3], &q), out_offset, -128, 127, 1);
+            } else {
+                for (j = 0; j < count; j++) {
+                    out[j * cout] = te_dsp_out_s8(te_dsp_rq_apply(s[j], &q), out_offset,
+                                                  act_min, act_max, 0);
+                }
+            }
+            continue;
+        }
+        /* the requantization is read before the stores, which could alias it */
+        mult = *mults;
+        shift = *shifts;
+        if (mult == INT32_MIN) {
+            requant_block_slow(s, count, mult, shift, job, out);
+            continue;
+        }
+        for (j = 0; j < count; j++) {
+            out[j * cout] = requant(s[j], mult, shift, out_offset, act_min, act_max);
+        }
+    }
+}
+
+/* Column slot `slot` of a block from the k window values at src: each group
+ * of 4 widened, the input offset added (off2: the offset in both halfwords);
+ * values past k are `pad` (-offset), which adds to 0. */
+static void widen(int32_t *cols, int32_t slot, const int8_t *src, int32_t k, int32_t off2,
+                  int8_t pad)
+{
+    int32_t *d = cols + 2 * slot;
+    int32_t i, a;
+    for (i = 0; i + 4 <= k; i += 4, d += 2 * TE_DSP_BLOCK) {
+        a = te_dsp_ld4(src + i);
+        d[0] = __sadd16(__sxtb16(a), off2);
+        d[1] = __sadd16(te_dsp_sxtb16_ror8(a), off2);
+    }
+    if (i < k) {
+        uint32_t word = 0;
+        int32_t r;
+        for (r = 0; r < 4; r++) {
+            word |= (uint32_t)(uint8_t)(i + r < k ? src[i + r] : pad) << (8 * r);
+        }
+        a = (int32_t)word;
+        d[0] = __sadd16(__sxtb16(a), off2);
+        d[1] = __sadd16(te_dsp_sxtb16_ror8(a), off2);
+    }
+}
+
+/* dst[i] = src[i], i < n: word moves (unaligned LDR/STR) for the short runs
+ * of a window, where a library call would cost more than the copy. */
+static inline void copy_run(int8_t *dst, const int8_t *src, int32_t n)
+{
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const int32_t v = te_dsp_ld4(src + i);
+        memcpy(dst + i, &v, sizeof v);
     }
     for (; i < n; i++) {
-        const int32_t a0 = in0[i], a1 = in1[i], b0 = w0[i], b1 = w1[i];
-        s00 = wadd(s00, a0 * b0);
-        s01 = wadd(s01, a0 * b1);
-        s10 = wadd(s10, a1 * b0);
-        s11 = wadd(s11, a1 * b1);
+        dst[i] = src[i];
     }
-    s[0] = s00; s[1] = s01; s[2] = s10; s[3] = s11;
+}
+
+static inline void fill_run(int8_t *dst, int8_t value, int32_t n)
+{
+    const int32_t v = (int32_t)((uint32_t)(uint8_t)value * 0x01010101u);
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        memcpy(dst + i, &v, sizeof v);
+    }
+    for (; i < n; i++) {
+        dst[i] = value;
+    }
+}
+
+/* First tap index inside [0, size) and one past the last, for a window at
+ * origin with the given taps and dilation (an empty range if none). */
+static void valid_taps(int32_t origin, int32_t taps, int32_t dilation, int32_t size,
+                       int32_t *first, int32_t *end)
+{
+    *first = origin >= 0 ? 0 : (-origin + dilation - 1) / dilation;
+    *end = te_min_s32(taps, origin <= size - 1 ? (size - 1 - origin) / dilation + 1 : 0);
+    if (*end < *first) {
+        *end = *first;
+    }
+}
+
+typedef struct {
+    const te_conv_params *params;
+    const te_dims *in;
+    const te_dims *filter;
+    const te_dims *out;
+} conv_shape;
+
+/* The window of output pixel (batch, oy, ox): a pointer to it when it is one
+ * contiguous run of the input, else a copy in `window` with padding taps set
+ * to pad. */
+static const int8_t *window_of(const conv_shape *sh, const int8_t *input, int32_t batch,
+                               int32_t oy, int32_t ox, int8_t pad, int8_t *window)
+{
+    const te_conv_params *p = sh->params;
+    const int32_t ih = sh->in->h, iw = sh->in->w, c = sh->in->c;
+    const int32_t kh = sh->filter->h, kw = sh->filter->w;
+    const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+    const int8_t *in_b = input + batch * ih * iw * c;
+    int32_t ky0, ky1, kx0, kx1, ky, kx;
+    valid_taps(y0, kh, p->dilation_h, ih, &ky0, &ky1);
+    valid_taps(x0, kw, p->dilation_w, iw, &kx0, &kx1);
+    if (kh == 1 && ky0 == 0 && ky1 == 1 && kx0 == 0 && kx1 == kw &&
+        (kw == 1 || p->dilation_w == 1)) {
+        return in_b + (y0 * iw + x0) * c;
+    }
+    if (ky0 > 0 || ky1 < kh || kx0 > 0 || kx1 < kw) {
+        fill_run(window, pad, kh * kw * c);
+    }
+    for (ky = ky0; ky < ky1; ky++) {
+        const int8_t *row = in_b + (y0 + ky * p->dilation_h) * iw * c;
+        int8_t *dst = window + ky * kw * c;
+        if (p->dilation_w == 1) {
+            copy_run(dst + kx0 * c, row + (x0 + kx0) * c, (kx1 - kx0) * c);
+        } else {
+            for (kx = kx0; kx < kx1; kx++) {
+                copy_run(dst + kx * c, row + (x0 + kx * p->dilation_w) * c, c);
+            }
+        }
+    }
+    return window;
+}
+
+/* Column slot `slot` of a block from the window of output pixel (batch, oy,
+ * ox), one kernel row at a time, for a row length kw * C_in that is a
+ * multiple of 4 (every row starts a group): whole rows are widened straight
+ * from the input, rows in the padding are zero groups, and rows cut by the
+ * border or dilated are gathered into `row` first. */
+static void widen_rows(const conv_shape *sh, const int8_t *input, int32_t batch, int32_t oy,
+                       int32_t ox, int32_t *cols, int32_t slot, int32_t off2, int8_t pad,
+                       int8_t *row)
+{
+    const te_conv_params *p = sh->params;
+    const int32_t ih = sh->in->h, iw = sh->in->w, c = sh->in->c;
+    const int32_t kh = sh->filter->h, kw = sh->filter->w, run = kw * c;
+    const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+    const int8_t *in_b = input + batch * ih * iw * c;
+    int32_t ky0, ky1, kx0, kx1, ky, kx;
+    valid_taps(y0, kh, p->dilation_h, ih, &ky0, &ky1);
+    valid_taps(x0, kw, p->dilation_w, iw, &kx0, &kx1);
+    for (ky = 0; ky < kh; ky++) {
+        int32_t *d = cols + 2 * slot + ky * (run / 4) * 2 * TE_DSP_BLOCK;
+        const int8_t *src;
+        if (ky < ky0 || ky >= ky1 || kx0 >= kx1) {
+            int32_t g;
+            for (g = 0; g < run / 4; g++, d += 2 * TE_DSP_BLOCK) {
+                d[0] = 0;
+                d[1] = 0;
+            }
+            continue;
+        }
+        /* the input row of the window's tap kx0 */
+        src = in_b + ((y0 + ky * p->dilation_h) * iw + x0 + kx0 * p->dilation_w) * c;
+        if (kx0 > 0 || kx1 < kw || (kw > 1 && p->dilation_w != 1)) {
+            fill_run(row, pad, run);
+            for (kx = kx0; kx < kx1; kx++) {
+                copy_run(row + kx * c, src + (kx - kx0) * p->dilation_w * c, c);
+            }
+            src = row;
+        }
+        widen(d, 0, src, run, off2, pad);
+    }
+}
+
+/* The output pixel after (batch, oy, ox) in raster order */
+static inline void next_pixel(int32_t *batch, int32_t *oy, int32_t *ox, int32_t oh, int32_t ow)
+{
+    if (++*ox == ow) {
+        *ox = 0;
+        if (++*oy == oh) {
+            *oy = 0;
+            ++*batch;
+        }
+    }
+}
+
+/* Ungrouped, window length k <= TE_DSP_MAX_K. */
+static void conv_columns(const conv_shape *sh, const block_job *job, const int8_t *input,
+                         int8_t *output)
+{
+    const te_conv_params *p = sh->params;
+    const int32_t oh = sh->out->h, ow = sh->out->w, cout = sh->out->c;
+    const int32_t k = job->k;
+    const int32_t pixels = sh->out->n * oh * ow;
+    const int32_t off = p->input_offset;
+    const int32_t off2 = te_dsp_dup16(off);
+    const int8_t pad = (int8_t)-off;
+    const int32_t k4 = (k + 3) & ~3;
+    const int pointwise = sh->filter->h == 1 && sh->filter->w == 1 && p->stride_h == 1 &&
+                          p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
+                          oh == sh->in->h && ow == sh->in->w;
+    /* rows of a few groups are cheaper copied into one window */
+    const int rows_aligned = (sh->filter->w * sh->in->c) % 4 == 0 &&
+                             sh->filter->w * sh->in->c >= 16;
+    int32_t cols[2 * TE_DSP_BLOCK * (k4 / 4)];
+    int8_t window[pointwise ? 4 : rows_aligned ? sh->filter->w * sh->in->c : k4];
+    int32_t batch = 0, oy = 0, ox = 0, first;
+
+    if (!pointwise && !rows_aligned) {
+        /* past k the window copy holds pad: its groups need no tail */
+        fill_run(window + k, pad, k4 - k);
+    }
+
+    for (first = 0; first < pixels; first += TE_DSP_BLOCK) {
+        const int32_t count = te_min_s32(TE_DSP_BLOCK, pixels - first);
+        int32_t j;
+        for (j = 0; j < TE_DSP_BLOCK; j++) {
+            /* a short last block repeats its last pixel */
+            if (pointwise) {
+                /* pixels are consecutive C_in runs of the input */
+                widen(cols, j, input + (first + te_min_s32(j, count - 1)) * k, k, off2, pad);
+            } else if (rows_aligned) {
+                widen_rows(sh, input, batch, oy, ox, cols, j, off2, pad, window);
+            } else {
+                const int8_t *src = window_of(sh, input, batch, oy, ox, pad, window);
+                widen(cols, j, src, src == window ? k4 : k, off2, pad);
+            }
+            if (j + 1 < count) {
+                next_pixel(&batch, &oy, &ox, oh, ow);
+            }
+        }
+        block_outputs(job, cols, output + first * cout, count);
+        next_pixel(&batch, &oy, &ox, oh, ow);
+    }
 }
 
 /* s[o] += sum (in[i] + off) * w_o[i], i < n, for 1 pixel x 2 filters
@@ -115,204 +431,76 @@ __attribute__((noinline)) static void dot_2x2(const int8_t *in0, const int8_t *i
 static inline void dot_1x2_off(const int8_t *in, const int8_t *w0, const int8_t *w1,
                                int32_t n, int32_t off, int32_t *s)
 {
-    const int32_t off2 = (int32_t)(((uint32_t)off & 0xffffu) * 0x10001u);
+    const int32_t off2 = te_dsp_dup16(off);
     int32_t s0 = s[0], s1 = s[1];
     int32_t i = 0;
     for (; i + 4 <= n; i += 4) {
-        const int32_t a = ld4(in + i);
-        const int32_t ae = __sadd16(__sxtb16(a), off2), ao = __sadd16(sxtb16_ror8(a), off2);
-        int32_t b = ld4(w0 + i);
+        const int32_t a = te_dsp_ld4(in + i);
+        const int32_t ae = __sadd16(__sxtb16(a), off2);
+        const int32_t ao = __sadd16(te_dsp_sxtb16_ror8(a), off2);
+        int32_t b = te_dsp_ld4(w0 + i);
         s0 = __smlad(ae, __sxtb16(b), s0);
-        s0 = __smlad(ao, sxtb16_ror8(b), s0);
-        b = ld4(w1 + i);
+        s0 = __smlad(ao, te_dsp_sxtb16_ror8(b), s0);
+        b = te_dsp_ld4(w1 + i);
         s1 = __smlad(ae, __sxtb16(b), s1);
-        s1 = __smlad(ao, sxtb16_ror8(b), s1);
+        s1 = __smlad(ao, te_dsp_sxtb16_ror8(b), s1);
     }
     for (; i < n; i++) {
         const int32_t a = in[i] + off;
-        s0 = wadd(s0, a * w0[i]);
-        s1 = wadd(s1, a * w1[i]);
+        s0 = te_dsp_wadd(s0, a * w0[i]);
+        s1 = te_dsp_wadd(s1, a * w1[i]);
     }
     s[0] = s0; s[1] = s1;
 }
 
-/* sum w[i], i < n */
-static inline int32_t weight_sum(const int8_t *w, int32_t n)
+/* Grouped convolutions and long windows: one pixel at a time, raster order,
+ * valid taps only, read in place. */
+static void conv_in_place(const conv_shape *sh, const block_job *job, const int8_t *input,
+                          int8_t *output, int32_t filters_per_group)
 {
-    const int32_t ones = 0x00010001;
-    int32_t s = 0, i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const int32_t b = ld4(w + i);
-        s = __smlad(__sxtb16(b), ones, s);
-        s = __smlad(sxtb16_ror8(b), ones, s);
-    }
-    for (; i < n; i++) {
-        s += w[i];
-    }
-    return s;
-}
-
-static inline int8_t requant(int32_t acc, const te_requant *quant, int32_t oc,
-                             const te_conv_params *params)
-{
-    const int32_t q = quant->count == 1 ? 0 : oc;
-    const int32_t r = te_mbqm(acc, quant->multipliers[q], quant->shifts[q]);
-    return (int8_t)te_clamp_s32(te_add_wrap_s32(r, params->output_offset),
-                                params->activation_min, params->activation_max);
-}
-
-static int32_t acc_init(const int32_t *bias, int32_t oc)
-{
-    return bias != NULL ? bias[oc] : 0;
-}
-
-/* Order of reads and writes: pixels are visited in raster order, and every
- * channel of a pixel is written only after the reads of that pixel and of the
- * pixels before it; the memory planner lets an output overlap its input on that
- * promise (tinyedge/planner/overlap.py). In a block of two pixels the second
- * pixel's channels are staged on the stack and copied out once the block's
- * reads are done. The filter sums of the folded input offset (plus bias) are
- * computed once per call into init[C_out] on the stack; above TE_DSP_MAX_COUT
- * output channels the stack arrays are not used and every pixel takes the
- * one-pixel path, which adds the offset to the input instead. */
-#define TE_DSP_MAX_COUT 256
-
-static void filter_sums(const int8_t *filter, int32_t cout, int32_t fsize,
-                        const int32_t *bias, int32_t off, int32_t *init)
-{
-    int32_t oc;
-    for (oc = 0; oc < cout; oc++) {
-        init[oc] = wadd(acc_init(bias, oc), wmul(off, weight_sum(filter + oc * fsize, fsize)));
-    }
-}
-
-/* 1x1, stride 1, unpadded, ungrouped, output the size of the input;
- * cout <= TE_DSP_MAX_COUT. */
-static void conv_1x1(const te_conv_params *params, const te_requant *quant,
-                     const te_dims *input_dims, const int8_t *input,
-                     const int8_t *filter, const int32_t *bias,
-                     const te_dims *output_dims, int8_t *output)
-{
-    const int32_t cin = input_dims->c, cout = output_dims->c;
-    const int32_t pixels = input_dims->n * input_dims->h * input_dims->w;
-    int32_t init[cout];
-    int8_t stage[cout];
-    int32_t oc, p;
-    filter_sums(filter, cout, cin, bias, params->input_offset, init);
-    for (p = 0; p < pixels; p += 2) {
-        const int32_t p1 = p + 1 < pixels ? p + 1 : p; /* odd count: repeat the last */
-        const int8_t *in0 = input + p * cin, *in1 = input + p1 * cin;
-        int8_t *out0 = output + p * cout;
-        for (oc = 0; oc < cout; oc += 2) {
-            const int32_t oc1 = oc + 1 < cout ? oc + 1 : oc;
-            int32_t s[4];
-            s[0] = init[oc]; s[1] = init[oc1]; s[2] = init[oc]; s[3] = init[oc1];
-            dot_2x2(in0, in1, filter + oc * cin, filter + oc1 * cin, cin, s);
-            out0[oc] = requant(s[0], quant, oc, params);
-            out0[oc1] = requant(s[1], quant, oc1, params);
-            stage[oc] = requant(s[2], quant, oc, params);
-            stage[oc1] = requant(s[3], quant, oc1, params);
-        }
-        memcpy(output + p1 * cout, stage, (size_t)cout);
-    }
-}
-
-/* Every other valid case. pairs == 0: one pixel at a time, no stack arrays. */
-static void conv_general(const te_conv_params *params, const te_requant *quant,
-                         const te_dims *input_dims, const int8_t *input,
-                         const te_dims *filter_dims, const int8_t *filter,
-                         const int32_t *bias, const te_dims *output_dims, int8_t *output,
-                         int32_t filters_per_group, int pairs)
-{
-    const int32_t ih = input_dims->h, iw = input_dims->w, ic_all = input_dims->c;
-    const int32_t kh = filter_dims->h, kw = filter_dims->w, fc = filter_dims->c;
-    const int32_t oh = output_dims->h, ow = output_dims->w, cout = output_dims->c;
-    const int32_t sh = params->stride_h, sw = params->stride_w;
-    const int32_t dh = params->dilation_h, dw = params->dilation_w;
-    const int32_t off = params->input_offset;
+    const te_conv_params *p = sh->params;
+    const int32_t ih = sh->in->h, iw = sh->in->w, ic_all = sh->in->c;
+    const int32_t kh = sh->filter->h, kw = sh->filter->w, fc = sh->filter->c;
+    const int32_t oh = sh->out->h, ow = sh->out->w, cout = sh->out->c;
+    const int32_t dh = p->dilation_h, dw = p->dilation_w, off = p->input_offset;
     const int32_t fsize = kh * kw * fc;
-    const int32_t span_h = (kh - 1) * dh, span_w = (kw - 1) * dw;
-    const int32_t nstack = pairs ? cout : 1;
-    int32_t init[nstack];
-    int8_t stage[nstack];
     int32_t oc, batch, oy, ox;
 
-    if (pairs) {
-        filter_sums(filter, cout, fsize, bias, off, init);
-    }
-    for (batch = 0; batch < output_dims->n; batch++) {
+    for (batch = 0; batch < sh->out->n; batch++) {
         const int8_t *in_b = input + batch * ih * iw * ic_all;
         for (oy = 0; oy < oh; oy++) {
-            const int32_t y0 = oy * sh - params->pad_h;
-            const int32_t ky0 = y0 >= 0 ? 0 : (-y0 + dh - 1) / dh;
-            const int32_t ky1 = te_min_s32(kh, (ih - 1 - y0) >= 0 ? (ih - 1 - y0) / dh + 1 : 0);
-            const int y_inside = y0 >= 0 && y0 + span_h < ih;
-            int8_t *out_row = output + ((batch * oh + oy) * ow) * cout;
+            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            int32_t ky0, ky1;
+            valid_taps(y0, kh, dh, ih, &ky0, &ky1);
             for (ox = 0; ox < ow; ox++) {
-                const int32_t x0 = ox * sw - params->pad_w;
-                const int32_t x1 = x0 + sw;
-                int32_t ky, kx;
-                if (pairs && y_inside && x0 >= 0 && ox + 1 < ow && x1 + span_w < iw) {
-                    /* two neighbouring pixels, whole windows inside the image */
-                    for (oc = 0; oc < cout; oc += 2) {
-                        const int32_t group = oc / filters_per_group;
-                        const int32_t oc1 =
-                            (oc + 1 < cout && (oc + 1) / filters_per_group == group) ? oc + 1 : oc;
-                        const int8_t *w0 = filter + oc * fsize, *w1 = filter + oc1 * fsize;
-                        const int8_t *base = in_b + (y0 * iw + x0) * ic_all + group * fc;
-                        int32_t s[4];
-                        s[0] = init[oc]; s[1] = init[oc1]; s[2] = init[oc]; s[3] = init[oc1];
-                        for (ky = 0; ky < kh; ky++) {
-                            const int8_t *r0 = base + ky * dh * iw * ic_all;
-                            const int8_t *r1 = r0 + sw * ic_all;
-                            const int32_t wo = ky * kw * fc;
-                            if (dw == 1 && fc == ic_all) {
-                                dot_2x2(r0, r1, w0 + wo, w1 + wo, kw * fc, s);
-                            } else {
-                                for (kx = 0; kx < kw; kx++) {
-                                    dot_2x2(r0 + kx * dw * ic_all, r1 + kx * dw * ic_all,
-                                            w0 + wo + kx * fc, w1 + wo + kx * fc, fc, s);
-                                }
+                const int32_t x0 = ox * p->stride_w - p->pad_w;
+                int8_t *out = output + ((batch * oh + oy) * ow + ox) * cout;
+                int32_t kx0, kx1, ky, kx;
+                valid_taps(x0, kw, dw, iw, &kx0, &kx1);
+                for (oc = 0; oc < cout; oc += 2) {
+                    const int32_t group = oc / filters_per_group;
+                    const int32_t oc1 =
+                        (oc + 1 < cout && (oc + 1) / filters_per_group == group) ? oc + 1 : oc;
+                    const int8_t *w0 = job->filter + oc * fsize, *w1 = job->filter + oc1 * fsize;
+                    int32_t s[2];
+                    s[0] = job->bias != NULL ? job->bias[oc] : 0;
+                    s[1] = job->bias != NULL ? job->bias[oc1] : 0;
+                    for (ky = ky0; ky < ky1 && kx0 < kx1; ky++) {
+                        const int8_t *r = in_b + (y0 + ky * dh) * iw * ic_all + group * fc;
+                        const int32_t wo = ky * kw * fc;
+                        if (dw == 1 && fc == ic_all) {
+                            dot_1x2_off(r + (x0 + kx0) * ic_all, w0 + wo + kx0 * fc,
+                                        w1 + wo + kx0 * fc, (kx1 - kx0) * fc, off, s);
+                        } else {
+                            for (kx = kx0; kx < kx1; kx++) {
+                                dot_1x2_off(r + (x0 + kx * dw) * ic_all, w0 + wo + kx * fc,
+                                            w1 + wo + kx * fc, fc, off, s);
                             }
                         }
-                        out_row[ox * cout + oc] = requant(s[0], quant, oc, params);
-                        out_row[ox * cout + oc1] = requant(s[1], quant, oc1, params);
-                        stage[oc] = requant(s[2], quant, oc, params);
-                        stage[oc1] = requant(s[3], quant, oc1, params);
-                        oc = oc1 - 1; /* the loop adds 2: continue after oc1 */
                     }
-                    memcpy(out_row + (ox + 1) * cout, stage, (size_t)cout);
-                    ox++;
-                } else {
-                    /* one pixel; valid taps only, offset added to the input */
-                    const int32_t kx0 = x0 >= 0 ? 0 : (-x0 + dw - 1) / dw;
-                    const int32_t kx1 =
-                        te_min_s32(kw, (iw - 1 - x0) >= 0 ? (iw - 1 - x0) / dw + 1 : 0);
-                    for (oc = 0; oc < cout; oc += 2) {
-                        const int32_t group = oc / filters_per_group;
-                        const int32_t oc1 =
-                            (oc + 1 < cout && (oc + 1) / filters_per_group == group) ? oc + 1 : oc;
-                        const int8_t *w0 = filter + oc * fsize, *w1 = filter + oc1 * fsize;
-                        int32_t s[2];
-                        s[0] = acc_init(bias, oc);
-                        s[1] = acc_init(bias, oc1);
-                        for (ky = ky0; ky < ky1 && kx0 < kx1; ky++) {
-                            const int8_t *r = in_b + (y0 + ky * dh) * iw * ic_all + group * fc;
-                            const int32_t wo = ky * kw * fc;
-                            if (dw == 1 && fc == ic_all) {
-                                dot_1x2_off(r + (x0 + kx0) * ic_all, w0 + wo + kx0 * fc,
-                                            w1 + wo + kx0 * fc, (kx1 - kx0) * fc, off, s);
-                            } else {
-                                for (kx = kx0; kx < kx1; kx++) {
-                                    dot_1x2_off(r + (x0 + kx * dw) * ic_all, w0 + wo + kx * fc,
-                                                w1 + wo + kx * fc, fc, off, s);
-                                }
-                            }
-                        }
-                        out_row[ox * cout + oc] = requant(s[0], quant, oc, params);
-                        out_row[ox * cout + oc1] = requant(s[1], quant, oc1, params);
-                        oc = oc1 - 1;
-                    }
+                    out[oc] = requant_channel(s[0], oc, job);
+                    out[oc1] = requant_channel(s[1], oc1, job);
+                    oc = oc1 - 1; /* the loop adds 2: continue after oc1 */
                 }
             }
         }
@@ -326,6 +514,8 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
                        const te_dims *output_dims, int8_t *output)
 {
     int32_t groups, filters_per_group;
+    conv_shape sh;
+    block_job job;
 
     if (params == NULL || quant == NULL || input_dims == NULL || input == NULL ||
         filter_dims == NULL || filter == NULL || output_dims == NULL || output == NULL ||
@@ -359,15 +549,29 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
         return TE_ARG_ERROR;
     }
 
-    if (groups == 1 && filter_dims->h == 1 && filter_dims->w == 1 &&
-        params->stride_h == 1 && params->stride_w == 1 &&
-        params->pad_h == 0 && params->pad_w == 0 &&
-        output_dims->h == input_dims->h && output_dims->w == input_dims->w &&
-        output_dims->c <= TE_DSP_MAX_COUT) {
-        conv_1x1(params, quant, input_dims, input, filter, bias, output_dims, output);
+    /* sized once quant->count is known to be 1 or C_out */
+    te_dsp_rq rq[quant->count <= TE_DSP_RQ_MAX_CH ? quant->count : 1];
+    sh.params = params;
+    sh.in = input_dims;
+    sh.filter = filter_dims;
+    sh.out = output_dims;
+    job.filter = filter;
+    job.bias = bias;
+    job.multipliers = quant->multipliers;
+    job.shifts = quant->shifts;
+    job.per_channel = quant->count != 1;
+    job.rq = rq;
+    job.prepared = te_dsp_rq_table(rq, quant->multipliers, quant->shifts, quant->count);
+    job.full_range = params->activation_min == -128 && params->activation_max == 127;
+    job.k = filter_dims->h * filter_dims->w * filter_dims->c;
+    job.cout = output_dims->c;
+    job.output_offset = params->output_offset;
+    job.activation_min = params->activation_min;
+    job.activation_max = params->activation_max;
+    if (groups == 1 && job.k <= TE_DSP_MAX_K) {
+        conv_columns(&sh, &job, input, output);
     } else {
-        conv_general(params, quant, input_dims, input, filter_dims, filter, bias,
-                     output_dims, output, filters_per_group, output_dims->c <= TE_DSP_MAX_COUT);
+        conv_in_place(&sh, &job, input, output, filters_per_group);
     }
     return TE_OK;
 }

@@ -1,0 +1,165 @@
+/* Helpers shared by the ARMv7E-M DSP kernels (internal header): 4-byte loads
+ * at any alignment, SXTB16 of the odd bytes, and wrapping int32 arithmetic
+ * (the reference kernels accumulate in uint32, and SMLAD/SMLABB wrap alike). */
+#ifndef TINYEDGE_TE_DSP_H
+#define TINYEDGE_TE_DSP_H
+
+#include "tinyedge/te_arith.h"
+
+#include <arm_acle.h>
+#include <stdint.h>
+#include <string.h>
+
+#if !defined(__ARM_FEATURE_DSP)
+#error "kernels/src/armv7em needs the ARMv7E-M DSP extension (-mcpu=cortex-m4 or cortex-m7)"
+#endif
+
+/* Whether the hand-scheduled asm loops are built: they need more registers
+ * than GCC gives an asm statement without optimization (-O0 keeps a frame
+ * pointer and at most 6 operands fit), so -O0 builds take the equivalent C
+ * loops. */
+#if defined(__OPTIMIZE__)
+#define TE_DSP_ASM 1
+#else
+#define TE_DSP_ASM 0
+#endif
+
+static inline int32_t te_dsp_ld4(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v); /* an unaligned LDR */
+    return v;
+}
+
+/* bytes 1 and 3 sign-extended to two halfwords (GCC does not fold the rotate) */
+static inline int32_t te_dsp_sxtb16_ror8(int32_t x)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* v in both halfwords (v in [-32768, 32767]), for SADD16 */
+static inline int32_t te_dsp_dup16(int32_t v)
+{
+    return (int32_t)(((uint32_t)v & 0xffffu) * 0x10001u);
+}
+
+static inline int32_t te_dsp_wadd(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+static inline int32_t te_dsp_wmul(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a * (uint32_t)b);
+}
+
+/* te_mbqm in fewer instructions (USAT for the shift clamps, one SMLAL, an add
+ * with carry and a funnel shift for the high multiply): unless a and b are
+ * both INT32_MIN (the one case te_srdhm saturates, left to te_mbqm),
+ * te_srdhm's sign-dependent nudge followed by a truncating division equals
+ * floor((a * b + 2^30) / 2^31), and that quotient fits int32. */
+static inline int32_t te_dsp_mbqm(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int left = (int)__usat(shift, 5);
+    const int right = (int)__usat(te_wrap_s32(0u - (uint32_t)shift), 5);
+    const int32_t shifted = te_wrap_s32((uint32_t)x << left);
+    uint64_t rounded;
+    if (multiplier == INT32_MIN) {
+        return te_mbqm(x, multiplier, shift);
+    }
+    rounded = (uint64_t)((int64_t)shifted * multiplier) + ((uint64_t)1 << 30);
+    return te_rdbpot(te_wrap_s32((uint32_t)(rounded >> 31)), right);
+}
+
+/* te_mbqm(x, multiplier, shift) prepared once per channel for the per-output
+ * loops (te_dsp_rq_apply). For multiplier >= 0 and a right shift r in [1, 31]
+ * (shift <= -1; shifts below -31 act as -31), te_mbqm's two roundings are one:
+ * with h = floor((x * m + 2^30) / 2^31), rounding h / 2^r half away from zero
+ * is floor((h + 2^(r-1) - [h < 0]) / 2^r) = floor((x * m + K) / 2^(31+r)) for
+ * K = 2^30 + 2^(30+r) - [x < 0] * 2^31 ([x < 0] may stand for [h < 0]: they
+ * differ only where h is 0, and there both give 0). That is the high word of
+ * the 64-bit x * m + K shifted right by r - 1: SMLAL onto K, then one ASR.
+ * A zero multiplier gives 0 for any shift (taken as r = 1). */
+typedef struct {
+    int32_t multiplier;
+    uint32_t round_lo; /* low word of 2^30 + 2^(30+r) */
+    int32_t round_hi;  /* its high word plus 1 (the SBC in te_dsp_rq_apply takes it back) */
+    int32_t right;     /* r - 1 */
+} te_dsp_rq;
+
+/* Fills *rq and returns 1 when te_dsp_rq_apply equals te_mbqm for this
+ * multiplier and shift; returns 0 for a negative multiplier (never from
+ * TFLite) or a nonzero one with shift >= 0 (a scale of 1/2 or more), which
+ * are left to te_dsp_mbqm. */
+static inline int te_dsp_rq_init(te_dsp_rq *rq, int32_t multiplier, int32_t shift)
+{
+    int32_t r;
+    if (multiplier < 0 || (shift >= 0 && multiplier != 0)) {
+        return 0;
+    }
+    r = multiplier == 0 ? 1 : (shift < -31 ? 31 : -shift);
+    rq->multiplier = multiplier;
+    rq->round_lo = r == 1 ? 0xC0000000u : 0x40000000u;
+    rq->round_hi = (r >= 2 ? (int32_t)1 << (r - 2) : 0) + 1;
+    rq->right = r - 1;
+    return 1;
+}
+
+/* te_mbqm(x, multiplier, shift) for an rq that te_dsp_rq_init accepted: five
+ * instructions (AND, ADDS, SBC build K from x's sign, SMLAL, ASR). */
+static inline int32_t te_dsp_rq_apply(int32_t x, const te_dsp_rq *rq)
+{
+#if TE_DSP_ASM
+    uint32_t lo;
+    int32_t hi;
+    /* GCC's version of the C below takes eight instructions */
+    __asm__("and %[lo], %[x], #0x80000000\n\t"
+            "adds %[lo], %[lo], %[rlo]\n\t"
+            "sbc %[hi], %[rhi], %[x], lsr #31\n\t"
+            "smlal %[lo], %[hi], %[x], %[m]\n\t"
+            : [lo] "=&r"(lo), [hi] "=&r"(hi)
+            : [x] "r"(x), [m] "r"(rq->multiplier), [rlo] "r"(rq->round_lo),
+              [rhi] "r"(rq->round_hi)
+            : "cc");
+#else
+    const uint32_t sign = (uint32_t)x & 0x80000000u;
+    const uint64_t k = (((uint64_t)(uint32_t)(rq->round_hi - 1) << 32) | rq->round_lo) - sign;
+    const uint64_t v = k + (uint64_t)((int64_t)x * rq->multiplier);
+    const int32_t hi = te_wrap_s32((uint32_t)(v >> 32));
+#endif
+    return te_asr_s32(hi, rq->right);
+}
+
+/* Most channels a kernel prepares (16 bytes each, on the stack); past it, and
+ * for pairs te_dsp_rq_init declines, the kernels take te_dsp_mbqm. */
+#define TE_DSP_RQ_MAX_CH 256
+
+/* rq[i] for the count pairs (multipliers[i], shifts[i]); 1 when every pair
+ * has the fast form (te_dsp_rq_init). */
+static inline int te_dsp_rq_table(te_dsp_rq *rq, const int32_t *multipliers,
+                                  const int32_t *shifts, int32_t count)
+{
+    int32_t i;
+    if (count > TE_DSP_RQ_MAX_CH) {
+        return 0;
+    }
+    for (i = 0; i < count; i++) {
+        if (!te_dsp_rq_init(&rq[i], multipliers[i], shifts[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The int8 output of a requantized value r = te_dsp_rq_apply(...): r plus the
+ * output offset (|r| <= 2^30, so the reference's wrapping add cannot wrap),
+ * clamped to [lo, hi]; one SSAT when full (the range is [-128, 127], which
+ * callers pass as a constant so that each loop is built for one case). */
+static inline int8_t te_dsp_out_s8(int32_t r, int32_t offset, int32_t lo, int32_t hi, int full)
+{
+    return (int8_t)(full ? __ssat(r + offset, 8) : te_clamp_s32(r + offset, lo, hi));
+}
+
+#endif /* TINYEDGE_TE_DSP_H */
