@@ -13,7 +13,8 @@ from tinyedge.ops.movement import check_int8, normalize_axis
 SUPPORT = "int8 values, int32 positions, any axis and batch_dims"
 
 
-def _plan(node: Node):
+def gather_axes(node: Node):
+    """GATHER's axis (normalized) and batch_dims."""
     values, positions = node.inputs[0], node.inputs[1]
     axis = normalize_axis(node.options.get("axis", 0), len(values.shape))
     batch_dims = node.options.get("batch_dims", 0)
@@ -32,7 +33,7 @@ def check(node: Node) -> list[str]:
     check_int8(node, [values, output], problems)
     require(problems, positions.dtype == DType.INT32,
             f"GATHER positions must be int32 (TFLite Micro), found {positions.dtype.name}")
-    axis, batch_dims = _plan(node)
+    axis, batch_dims = gather_axes(node)
     require(problems, axis is not None, "GATHER axis out of range")
     if problems:
         return problems
@@ -54,7 +55,7 @@ def check(node: Node) -> list[str]:
 
 def lower(node: Node, prefix: str) -> KernelCall:
     values, positions, output = node.inputs[0], node.inputs[1], node.outputs[0]
-    axis, batch_dims = _plan(node)
+    axis, batch_dims = gather_axes(node)
 
     def prod(dims):
         return int(np.prod(dims, dtype=np.int64))

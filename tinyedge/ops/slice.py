@@ -86,7 +86,8 @@ def _slice_plan(node: Node, problems: list[str]):
     return size, begin, [1] * len(shape), size
 
 
-def _plan(node: Node, problems: list[str]):
+def strided_copy_plan(node: Node, problems: list[str]):
+    """The strided copy a SLICE or STRIDED_SLICE node makes (problems are appended)."""
     if node.kind == OpKind.SLICE:
         return _slice_plan(node, problems)
     return _strided_plan(node, problems)
@@ -104,7 +105,7 @@ def check(node: Node) -> list[str]:
             f"{node.kind.name} supports 1 to {limit} dimensions, found {len(input_.shape)}")
     if problems:
         return problems
-    plan = _plan(node, problems)
+    plan = strided_copy_plan(node, problems)
     if plan is not None:
         require(problems, tuple(plan[3]) == tuple(output.shape),
                 f"the slice has shape {plan[3]}, the output {list(output.shape)}")
@@ -113,7 +114,7 @@ def check(node: Node) -> list[str]:
 
 
 def _copy(node: Node):
-    copy_shape, starts, steps, _ = _plan(node, [])
+    copy_shape, starts, steps, _ = strided_copy_plan(node, [])
     in_strides = contiguous_strides(node.inputs[0].shape)
     offset = sum(s * st for s, st in zip(starts, in_strides))
     return copy_shape, [st * k for st, k in zip(in_strides, steps)], offset

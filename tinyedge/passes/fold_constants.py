@@ -26,9 +26,9 @@ import numpy as np
 
 from tinyedge import reference
 from tinyedge.ir import DType, Graph, Node, OpKind, Tensor
-from tinyedge.ops.gather import _plan as gather_axes
+from tinyedge.ops.gather import gather_axes
 from tinyedge.ops.movement import normalize_axis
-from tinyedge.ops.slice import _plan as slice_plan
+from tinyedge.ops.slice import strided_copy_plan
 from tinyedge.passes.simplify import replace_tensors
 
 INTEGER_TYPES = (DType.INT32, DType.INT64)
@@ -152,7 +152,7 @@ def _expand_dims(node: Node):
 
 def _slice(node: Node):
     problems: list[str] = []
-    plan = slice_plan(node, problems)
+    plan = strided_copy_plan(node, problems)
     if plan is None or problems:
         return None
     counts, starts, steps, out_shape = plan
