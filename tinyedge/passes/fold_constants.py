@@ -380,10 +380,11 @@ def _resize_reshape_output(node: Node, current, mapping: dict[int, Tensor]) -> N
     """tf.reshape(x, [tf.shape(x)[0], -1]) records its output as [1, 1]
     (shape signature [-1, -1]); TFLite resizes it at run time to what the
     shape input says. With that input folded, tinyedge does the same."""
-    if node.kind != OpKind.RESHAPE or len(node.inputs) < 2:
+    if node.kind != OpKind.RESHAPE or len(node.inputs) < 2 or len(node.outputs) != 1:
         return
     source, shape, out = current(node.inputs[0]), current(node.inputs[1]), node.outputs[0]
-    if shape is None or not shape.is_constant or source.size == out.size:
+    if source is None or shape is None or out is None or not shape.is_constant \
+            or source.size == out.size:
         return
     wanted = _ints(shape)
     resolved = resolve_reshape(wanted, source.size) if wanted is not None else None
