@@ -38,6 +38,7 @@ def test_compile_run_inspect(kws, shared_models, tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert f"arena      {report['arena_bytes']:,} B" in result.stdout
     assert "MACs       2,656,768" in result.stdout
+    assert "state " not in result.stdout  # stateless
     assert "verified   3 random inputs against TFLite Micro: 0 of 36 output values differ" \
         in result.stdout
     assert sorted(p.name for p in out.iterdir()) == [
@@ -192,3 +193,13 @@ def test_mobilenet_v2_is_too_big_for_an_earbud(shared_models, tmp_path):
                           "needs")
     assert not (tmp_path / "out").exists()
     # tests/test_mobilenet_v2.py compiles it for the generic target and checks it bit for bit
+
+
+def test_compile_prints_the_state_of_a_stateful_model(shared_models, tmp_path):
+    result = tinyedge("compile", shared_models / "tflm" / "mnist_lstm_int8.tflite",
+                      "-o", tmp_path / "m")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "m" / "report.json").read_text())
+    assert report["state_bytes"] > 0
+    assert (f"state      {report['state_bytes']:,} B (kept between invocations, reset by "
+            "mnist_lstm_int8_reset())") in result.stdout

@@ -38,6 +38,9 @@ def _print_summary(report: dict) -> None:
         for t in report[kind]:
             print(f"{kind[:-1]:<10} {t['name']}: {t['dtype']} {t['shape']}")
     print(f"arena      {_format_bytes(report['arena_bytes'])}")
+    if report.get("state_bytes"):
+        print(f"state      {_format_bytes(report['state_bytes'])} (kept between invocations, "
+              f"reset by {report['model']}_reset())")
     print(f"weights    {_format_bytes(report['weight_bytes'])} "
           f"(+ {_format_bytes(report['param_bytes'])} of requantization parameters)")
     print(f"MACs       {report['macs']:,}")
