@@ -2,6 +2,7 @@
 #include "tinyedge/te_arith.h"
 
 #include <stddef.h>
+#include <string.h>
 
 /* SVDF as TFLite Micro's EvalIntegerSvdfReference, for int16 and int8 state.
  * The per-filter time products are summed straight into each unit's output,
@@ -22,7 +23,7 @@ static int params_ok(const te_svdf_params *p)
 /* The newest activation of filter f for one input row: the feature product
  * rescaled into the state's scale and saturated to [lo, hi], then plus the
  * state zero point. TFLite Micro adds the zero point after the clamp and
- * narrows the sum into the state, so the caller wraps it (wrap_s16/wrap_s8). */
+ * narrows the sum into the state, so the caller wraps it (store_wrapped). */
 static int32_t feature_value(const te_svdf_params *p, const int8_t *row,
                              const int8_t *weights, int32_t f, int32_t lo, int32_t hi)
 {
@@ -36,14 +37,20 @@ static int32_t feature_value(const te_svdf_params *p, const int8_t *row,
     return te_clamp_s32(acc, lo, hi) + p->state_zero_point;
 }
 
-static int16_t wrap_s16(int32_t x)
+/* One element of an int16 (wide) or int8 state or time-weight array. */
+static int32_t element(const void *base, size_t i, int wide)
 {
-    return (int16_t)((int32_t)(((uint32_t)x + 32768u) & 0xFFFFu) - 32768);
+    return wide ? ((const int16_t *)base)[i] : ((const int8_t *)base)[i];
 }
 
-static int8_t wrap_s8(int32_t x)
+/* Narrows x into an int16 (wide) or int8 element, wrapping as a C cast does. */
+static void store_wrapped(void *base, size_t i, int wide, int32_t x)
 {
-    return (int8_t)((int32_t)(((uint32_t)x + 128u) & 0xFFu) - 128);
+    if (wide) {
+        ((int16_t *)base)[i] = (int16_t)((int32_t)(((uint32_t)x + 32768u) & 0xFFFFu) - 32768);
+    } else {
+        ((int8_t *)base)[i] = (int8_t)((int32_t)(((uint32_t)x + 128u) & 0xFFu) - 128);
+    }
 }
 
 static int8_t output_value(const te_svdf_params *p, int32_t acc)
@@ -52,40 +59,43 @@ static int8_t output_value(const te_svdf_params *p, int32_t acc)
     return (int8_t)te_clamp_s32(te_add_wrap_s32(acc, p->output_zero_point), -128, 127);
 }
 
-te_status te_svdf_s8_s16(const te_svdf_params *params, const int8_t *input,
-                         const int8_t *weights_feature, const int16_t *weights_time,
-                         const int32_t *bias, int16_t *state, int8_t *output)
+/* Both state widths: the state and time weights are int16 if wide, else int8. */
+static te_status svdf(const te_svdf_params *params, const int8_t *input,
+                      const int8_t *weights_feature, const void *weights_time,
+                      const int32_t *bias, void *state, int wide, int8_t *output)
 {
-    int32_t b, f, m, u;
-    int32_t total;
+    const int32_t lo = wide ? -32768 : -128, hi = wide ? 32767 : 127;
+    const size_t element_bytes = wide ? 2u : 1u;
+    int32_t b, f, m, u, units;
+    size_t total;
 
     if (params == NULL || input == NULL || weights_feature == NULL || weights_time == NULL ||
         state == NULL || output == NULL || !params_ok(params) ||
-        params->state_zero_point < -32768 || params->state_zero_point > 32767) {
+        params->state_zero_point < lo || params->state_zero_point > hi) {
         return TE_ARG_ERROR;
     }
-    total = params->batches * params->filters * params->memory;
-    for (m = 1; m < total; m++) {
-        state[m - 1] = state[m];
-    }
+    /* The whole state moves one element towards the front (TFLite Micro
+     * shifts across filter boundaries too); each filter's last is new. */
+    total = (size_t)params->batches * (size_t)params->filters * (size_t)params->memory;
+    memmove(state, (uint8_t *)state + element_bytes, (total - 1u) * element_bytes);
+    units = params->filters / params->rank;
     for (b = 0; b < params->batches; b++) {
         const int8_t *row = input + (size_t)b * (size_t)params->input_size;
-        int16_t *batch_state = state + (size_t)b * (size_t)params->filters * (size_t)params->memory;
-        const int32_t units = params->filters / params->rank;
+        const size_t batch_state = (size_t)b * (size_t)params->filters * (size_t)params->memory;
         for (f = 0; f < params->filters; f++) {
-            batch_state[(size_t)f * (size_t)params->memory + (size_t)params->memory - 1] =
-                wrap_s16(feature_value(params, row, weights_feature, f, -32768, 32767));
+            store_wrapped(state, batch_state + (size_t)(f + 1) * (size_t)params->memory - 1u, wide,
+                          feature_value(params, row, weights_feature, f, lo, hi));
         }
         for (u = 0; u < units; u++) {
             int32_t acc = bias != NULL ? bias[u] : 0;
             int32_t r;
             for (r = 0; r < params->rank; r++) {
-                const int32_t filter = u * params->rank + r;
-                const int16_t *s = batch_state + (size_t)filter * (size_t)params->memory;
-                const int16_t *w = weights_time + (size_t)filter * (size_t)params->memory;
+                const size_t filter = (size_t)(u * params->rank + r) * (size_t)params->memory;
                 uint32_t dot = 0;
                 for (m = 0; m < params->memory; m++) {
-                    dot += (uint32_t)((int32_t)w[m] * ((int32_t)s[m] - params->state_zero_point));
+                    dot += (uint32_t)(element(weights_time, filter + (size_t)m, wide) *
+                                      (element(state, batch_state + filter + (size_t)m, wide) -
+                                       params->state_zero_point));
                 }
                 acc = te_add_wrap_s32(acc, te_wrap_s32(dot));
             }
@@ -95,45 +105,16 @@ te_status te_svdf_s8_s16(const te_svdf_params *params, const int8_t *input,
     return TE_OK;
 }
 
+te_status te_svdf_s8_s16(const te_svdf_params *params, const int8_t *input,
+                         const int8_t *weights_feature, const int16_t *weights_time,
+                         const int32_t *bias, int16_t *state, int8_t *output)
+{
+    return svdf(params, input, weights_feature, weights_time, bias, state, 1, output);
+}
+
 te_status te_svdf_s8_s8(const te_svdf_params *params, const int8_t *input,
                         const int8_t *weights_feature, const int8_t *weights_time,
                         const int32_t *bias, int8_t *state, int8_t *output)
 {
-    int32_t b, f, m, u;
-    int32_t total;
-
-    if (params == NULL || input == NULL || weights_feature == NULL || weights_time == NULL ||
-        state == NULL || output == NULL || !params_ok(params) ||
-        params->state_zero_point < -128 || params->state_zero_point > 127) {
-        return TE_ARG_ERROR;
-    }
-    total = params->batches * params->filters * params->memory;
-    for (m = 1; m < total; m++) {
-        state[m - 1] = state[m];
-    }
-    for (b = 0; b < params->batches; b++) {
-        const int8_t *row = input + (size_t)b * (size_t)params->input_size;
-        int8_t *batch_state = state + (size_t)b * (size_t)params->filters * (size_t)params->memory;
-        const int32_t units = params->filters / params->rank;
-        for (f = 0; f < params->filters; f++) {
-            batch_state[(size_t)f * (size_t)params->memory + (size_t)params->memory - 1] =
-                wrap_s8(feature_value(params, row, weights_feature, f, -128, 127));
-        }
-        for (u = 0; u < units; u++) {
-            int32_t acc = bias != NULL ? bias[u] : 0;
-            int32_t r;
-            for (r = 0; r < params->rank; r++) {
-                const int32_t filter = u * params->rank + r;
-                const int8_t *s = batch_state + (size_t)filter * (size_t)params->memory;
-                const int8_t *w = weights_time + (size_t)filter * (size_t)params->memory;
-                uint32_t dot = 0;
-                for (m = 0; m < params->memory; m++) {
-                    dot += (uint32_t)((int32_t)w[m] * ((int32_t)s[m] - params->state_zero_point));
-                }
-                acc = te_add_wrap_s32(acc, te_wrap_s32(dot));
-            }
-            output[(size_t)b * (size_t)units + (size_t)u] = output_value(params, acc);
-        }
-    }
-    return TE_OK;
+    return svdf(params, input, weights_feature, weights_time, bias, state, 0, output);
 }
