@@ -14,7 +14,7 @@ import re
 import shutil
 
 import pytest
-from test_dsp_kernels import TOOLS, _run, run
+from test_dsp_kernels import C_HELPERS, TOOLS, _run, run
 
 from tinyedge import KERNELS_DIR, __version__
 from tinyedge.codegen import template_environment
@@ -56,36 +56,7 @@ static int32_t read1[MAX_ELEMENTS], read2[MAX_ELEMENTS];
 
 static uint32_t rng_state = TE_EW_SEED;
 
-static uint32_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
-}
-
-/* uniform in [lo, hi] */
-static int32_t range(int32_t lo, int32_t hi)
-{
-    return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1));
-}
-
-static void put_num(int32_t v)
-{
-    char text[16];
-    int i = 15;
-    uint32_t u = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
-    text[i] = 0;
-    do {
-        text[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0) {
-        text[--i] = '-';
-    }
-    te_write(text + i);
-    te_write(" ");
-}
+/* C_HELPERS */
 
 static int32_t failures, inside, outputs, table_cases, in_place_runs, pool_cases;
 
@@ -448,6 +419,7 @@ int main(void)
     return 0;
 }
 """
+HARNESS = HARNESS.replace("/* C_HELPERS */\n", C_HELPERS)
 
 
 def build(tmp_path, target: str, seed: int):

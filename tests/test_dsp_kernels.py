@@ -31,6 +31,40 @@ ALL_KERNELS = {"conv": ("conv2d_s8.c", "te_conv2d_s8"),
 KERNELS = ALL_KERNELS
 CASES = 400
 
+# C shared by the emulator harnesses (this file and test_dsp_elementwise.py): a seeded
+# xorshift generator (the harness defines rng_state), uniform ranges, number printing.
+C_HELPERS = r"""static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return rng_state;
+}
+
+/* uniform in [lo, hi] */
+static int32_t range(int32_t lo, int32_t hi)
+{
+    return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1));
+}
+
+static void put_num(int32_t v)
+{
+    char text[16];
+    int i = 15;
+    uint32_t u = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
+    text[i] = 0;
+    do {
+        text[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0) {
+        text[--i] = '-';
+    }
+    te_write(text + i);
+    te_write(" ");
+}
+"""
+
 HARNESS = r"""/* Randomized comparison of the ARMv7E-M DSP kernels (kernels/src/armv7em/)
  * with the reference kernels (kernels/src/ref/, built with every te_ kernel
  * renamed ref_te_...), run as firmware under QEMU by tests/test_dsp_kernels.py.
@@ -70,36 +104,7 @@ static int8_t shared_opt[MAX_IN + MAX_OUT + GUARD];
 
 static uint32_t rng_state = TE_DSP_SEED;
 
-static uint32_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
-}
-
-/* uniform in [lo, hi] */
-static int32_t range(int32_t lo, int32_t hi)
-{
-    return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1));
-}
-
-static void put_num(int32_t v)
-{
-    char text[16];
-    int i = 15;
-    uint32_t u = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
-    text[i] = 0;
-    do {
-        text[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0) {
-        text[--i] = '-';
-    }
-    te_write(text + i);
-    te_write(" ");
-}
+/* C_HELPERS */
 
 static void fill(int8_t *p, int32_t n)
 {
@@ -559,6 +564,7 @@ int main(void)
     return 0;
 }
 """
+HARNESS = HARNESS.replace("/* C_HELPERS */\n", C_HELPERS)
 
 
 def _run(cmd, **kwargs):
