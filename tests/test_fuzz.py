@@ -56,3 +56,17 @@ def test_absent_vectors_are_a_format_error(shared_models, tmp_path):
         with pytest.raises(ModelFormatError, match="corrupt TFLite model"):
             tinyedge.compile(bytes(builder.Output()), tmp_path / field)
         assert not (tmp_path / field).exists()
+
+
+def test_zero_point_outside_its_type_is_refused(shared_models, tmp_path):
+    """An int8 weight with zero point 128 (found by a long run: the LSTM kernel then
+    refused it at run time while TFLite Micro ran) is refused when compiling."""
+    model = schema.ModelT.InitFromPackedBuf(
+        (shared_models / "tflm" / "mnist_lstm_int8.tflite").read_bytes(), 0)
+    tensor = model.subgraphs[0].tensors[16]
+    tensor.quantization.zeroPoint = [128]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    with pytest.raises(tinyedge.errors.TinyEdgeError,
+                       match="tensor 16 .* has a zero point outside the int8 range"):
+        tinyedge.compile(bytes(builder.Output()), tmp_path / "m")

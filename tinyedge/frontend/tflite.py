@@ -300,6 +300,11 @@ def _tensor(model, index: int, t, problems: list[str]) -> Tensor:
     if quant is not None:
         if any(not (s > 0 and np.isfinite(s)) for s in quant.scales):
             problems.append(f"tensor {index} '{name}' has a non-positive or non-finite scale")
+        if dtype.numpy.kind in "iu" and dtype.itemsize <= 2:
+            info = np.iinfo(dtype.numpy)
+            if any(not info.min <= z <= info.max for z in quant.zero_points):
+                problems.append(f"tensor {index} '{name}' has a zero point outside the "
+                                f"{dtype.numpy_name} range")
         # The axis of per-channel scales is checked by the ops that use them:
         # real models carry bias scales on an axis their 1-D shape lacks.
     data = None
