@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tf_convert import convert, warm_up  # noqa: E402
+from tf_convert import (assert_op_matches_tflm, convert, edge_and_random_inputs,  # noqa: E402
+                        warm_up)
 
 N_CASES = int(os.environ.get("TINYEDGE_SWEEP_CASES", "20"))
 
@@ -137,37 +138,10 @@ def _model(family: str, i: int) -> tuple[bytes, str]:
     return data, op
 
 
-def _input_sets(compiled, seed: int) -> list[tuple[str, list[np.ndarray]]]:
-    from tinyedge.verify import random_inputs
-
-    rng = np.random.default_rng(seed)
-    sets = [("random0", random_inputs(compiled.inputs, rng)),
-            ("random1", random_inputs(compiled.inputs, rng))]
-    for label, pick in (("allmin", "min"), ("allmax", "max")):
-        sets.append((label, [np.full(s["shape"], getattr(np.iinfo(s["dtype"]), pick), s["dtype"])
-                             for s in compiled.inputs]))
-    return sets
-
-
 @pytest.mark.parametrize("family,i", CASES)
 def test_resize_transpose_conv_matmul_op(family, i, tmp_path):
-    import tinyedge
-    from tinyedge.verify import run_tflm
-
     data, op = _model(family, i)
-    compiled = tinyedge.compile(data, tmp_path / "out")
-    ops = {layer["op"] for layer in compiled.report["layers"]}
-    assert op in ops, f"the converted model holds {sorted(ops)}, not {op}"
-    for label, xs in _input_sets(compiled, i):
-        ours = compiled.run(*xs)
-        theirs = run_tflm(data, xs, len(compiled.outputs))
-        for j, (a, b) in enumerate(zip(ours, theirs)):
-            b = np.asarray(b).reshape(a.shape)
-            assert a.dtype == b.dtype, f"output {j}: dtype {a.dtype}, TFLM {b.dtype}"
-            diff = np.flatnonzero(a.reshape(-1) != b.reshape(-1))
-            assert diff.size == 0, (f"inputs {label} output {j}: {diff.size}/{a.size} differ, "
-                                    f"first at {diff[0]}: ours {a.reshape(-1)[diff[0]]}, "
-                                    f"TFLM {b.reshape(-1)[diff[0]]}")
+    assert_op_matches_tflm(data, op, i, tmp_path / "out")
 
 
 def test_transpose_conv_scratch_is_in_the_arena(tmp_path):
@@ -212,7 +186,7 @@ def test_transpose_conv_fused_activation(activation, tmp_path):
     mb.add_op("TRANSPOSE_CONV", [shape, w, x, b], [y], options)
     data = mb.build([x], [y])
     compiled = tinyedge.compile(data, tmp_path / "out")
-    for label, xs in _input_sets(compiled, 7):
+    for label, xs in edge_and_random_inputs(compiled, 7):
         ours = compiled.run(*xs)[0]
         theirs = np.asarray(run_tflm(data, xs, 1)[0]).reshape(ours.shape)
         np.testing.assert_array_equal(ours, theirs, err_msg=label)

@@ -80,6 +80,40 @@ def convert(body, input_shapes, seed: int = 0, value_range=(-1.0, 1.0), samples:
 _WARMED: set[str] = set()
 
 
+def edge_and_random_inputs(compiled, seed: int) -> list[tuple[str, list[np.ndarray]]]:
+    """Two seeded random input sets, then every input at its type's minimum and maximum."""
+    from tinyedge.verify import random_inputs
+
+    rng = np.random.default_rng(seed)
+    sets = [("random0", random_inputs(compiled.inputs, rng)),
+            ("random1", random_inputs(compiled.inputs, rng))]
+    for label, pick in (("allmin", "min"), ("allmax", "max")):
+        sets.append((label, [np.full(s["shape"], getattr(np.iinfo(s["dtype"]), pick), s["dtype"])
+                             for s in compiled.inputs]))
+    return sets
+
+
+def assert_op_matches_tflm(data: bytes, op: str, seed: int, out_dir) -> None:
+    """Compile `data` with tinyedge, check it holds `op`, and compare every output
+    byte with TFLite Micro on edge_and_random_inputs."""
+    import tinyedge
+    from tinyedge.verify import run_tflm
+
+    compiled = tinyedge.compile(data, out_dir)
+    ops = {layer["op"] for layer in compiled.report["layers"]}
+    assert op in ops, f"the converted model holds {sorted(ops)}, not {op}"
+    for label, xs in edge_and_random_inputs(compiled, seed):
+        ours = compiled.run(*xs)
+        theirs = run_tflm(data, xs, len(compiled.outputs))
+        for j, (a, b) in enumerate(zip(ours, theirs)):
+            b = np.asarray(b).reshape(a.shape)
+            assert a.dtype == b.dtype, f"output {j}: dtype {a.dtype}, TFLM {b.dtype}"
+            diff = np.flatnonzero(a.reshape(-1) != b.reshape(-1))
+            assert diff.size == 0, (f"inputs {label} output {j}: {diff.size}/{a.size} differ, "
+                                    f"first at {diff[0]}: ours {a.reshape(-1)[diff[0]]}, "
+                                    f"TFLM {b.reshape(-1)[diff[0]]}")
+
+
 def warm_up(test_file: str) -> None:
     """TensorFlow's converter aborts in a process with the ASan runtime
     preloaded, as the test suite runs (tests/conftest.py). A test module that
