@@ -144,6 +144,125 @@ static inline void dot_block_tail(const int32_t *c, const int8_t *w, int32_t res
     }
 }
 
+#if TE_DSP_ASM
+/* The state of filters_full_block's loop, in memory: while the dot product
+ * runs, every register but r7 is taken. Offsets are fixed by the asm. */
+typedef struct {
+    const int32_t *cols;   /* 0: the block's columns */
+    const int32_t *bias;   /* 4: the next filter's bias */
+    const te_dsp_rq *rq;   /* 8: the next filter's requantization */
+    int8_t *out;           /* 12: the next filter's output for pixel 0 */
+    int32_t cout;          /* 16: output stride between pixels */
+    int32_t groups;        /* 20: groups of 4 weights per filter, >= 1 */
+    int32_t w_back;        /* 24: 4 * groups - k, bytes read past a filter */
+    int32_t out_offset;    /* 28 */
+    int32_t filters;       /* 32: filters left, >= 1 */
+    int32_t rq_step;       /* 36: sizeof (te_dsp_rq), or 0 when per tensor */
+    const int8_t *w;       /* 40: the next filter's weights */
+} filter_loop;
+/* the asm's offsets */
+typedef char te_filter_loop_layout[offsetof(filter_loop, w) == 40 ? 1 : -1];
+
+/* One output: te_dsp_out_s8(te_dsp_rq_apply(S, rq), offset, -128, 127, 1)
+ * into w0, with rq's four fields in r8-r11, the offset in w1 and w as the
+ * low word. */
+#define TE_DSP_REQUANT(S)                              \
+    "and %[w], " S ", #0x80000000\n\t"               \
+    "adds %[w], %[w], r9\n\t"                        \
+    "sbc %[w0], r10, " S ", lsr #31\n\t"             \
+    "smlal %[w], %[w0], " S ", r8\n\t"               \
+    "asr %[w0], %[w0], r11\n\t"                      \
+    "add %[w0], %[w0], %[w1]\n\t"                    \
+    "ssat %[w0], #8, %[w0]\n\t"
+
+/* block_outputs' common case in one asm loop (GCC spills much of the loop
+ * state around the dot product): a full block of 4 pixels, a bias, every
+ * channel prepared and the activation range all of int8. For each of
+ * f->filters filters from f->w: the dot product of dot_block, the four sums
+ * requantized and stored. The filters' rows are read as whole groups, so
+ * the caller leaves to the C loop those whose last group would pass the end
+ * of the weights. r7 stays free (a frame pointer, under
+ * -fno-omit-frame-pointer): during the dot product f waits on the stack and
+ * its register counts the groups. */
+__attribute__((noinline)) static void filters_full_block(filter_loop *f)
+{
+    register filter_loop *fp __asm__("r0") = f;
+    register const int8_t *w __asm__("r1");
+    register const int32_t *c __asm__("r2");
+    register int32_t w0 __asm__("r3");
+    register int32_t s0 __asm__("r4");
+    register int32_t s1 __asm__("r5");
+    register int32_t s2 __asm__("r6");
+    register int32_t s3 __asm__("r12");
+    register int32_t w1 __asm__("lr");
+    __asm__ volatile(
+        "5:\n\t"
+        "ldr %[w], [%[f], #40]\n\t"
+        "ldr %[c], [%[f], #0]\n\t"
+        "ldr %[w0], [%[f], #4]\n\t"
+        "ldr %[s0], [%[w0]], #4\n\t"
+        "str %[w0], [%[f], #4]\n\t"
+        "mov %[s1], %[s0]\n\t"
+        "mov %[s2], %[s0]\n\t"
+        "mov %[s3], %[s0]\n\t"
+        "str %[f], [sp, #-8]!\n\t"
+        "ldr %[f], [%[f], #20]\n\t"
+        /* the dot product, as in dot_block, f counting the groups */
+        "lsrs %[f], %[f], #1\n\t"
+        "bcc 2f\n\t"
+        TE_DSP_GROUP
+        "2:\n\t"
+        "lsrs %[f], %[f], #1\n\t"
+        "bcc 4f\n\t"
+        TE_DSP_GROUP
+        TE_DSP_GROUP
+        "4:\n\t"
+        "beq 3f\n\t"
+        "1:\n\t"
+        TE_DSP_GROUP
+        TE_DSP_GROUP
+        TE_DSP_GROUP
+        TE_DSP_GROUP
+        "subs %[f], %[f], #1\n\t"
+        "bne 1b\n\t"
+        "3:\n\t"
+        "ldr %[f], [sp], #8\n\t"
+        "ldr %[w0], [%[f], #24]\n\t"
+        "subs %[w], %[w], %[w0]\n\t"
+        "str %[w], [%[f], #40]\n\t"
+        /* this filter's requantization into r8-r11, the pointer advanced */
+        "ldr %[c], [%[f], #8]\n\t"
+        "ldm %[c], {r8, r9, r10, r11}\n\t"
+        "ldr %[w0], [%[f], #36]\n\t"
+        "add %[c], %[c], %[w0]\n\t"
+        "str %[c], [%[f], #8]\n\t"
+        "ldr %[w1], [%[f], #28]\n\t"
+        "ldr %[c], [%[f], #12]\n\t"
+        TE_DSP_REQUANT("%[s0]")
+        "strb %[w0], [%[c]]\n\t"
+        "ldr %[s0], [%[f], #16]\n\t"
+        TE_DSP_REQUANT("%[s1]")
+        "strb %[w0], [%[c], %[s0]]\n\t"
+        TE_DSP_REQUANT("%[s2]")
+        "strb %[w0], [%[c], %[s0], lsl #1]\n\t"
+        "add %[s1], %[s0], %[s0], lsl #1\n\t"
+        TE_DSP_REQUANT("%[s3]")
+        "strb %[w0], [%[c], %[s1]]\n\t"
+        "adds %[c], %[c], #1\n\t"
+        "str %[c], [%[f], #12]\n\t"
+        "ldr %[w0], [%[f], #32]\n\t"
+        "subs %[w0], %[w0], #1\n\t"
+        "str %[w0], [%[f], #32]\n\t"
+        "bne 5b\n\t"
+        : [f] "+r"(fp), [w] "=&r"(w), [c] "=&r"(c), [s0] "=&r"(s0), [s1] "=&r"(s1),
+          [s2] "=&r"(s2), [s3] "=&r"(s3), [w0] "=&r"(w0), [w1] "=&r"(w1)
+        :
+        : "r8", "r9", "r10", "r11", "cc", "memory");
+}
+
+#undef TE_DSP_REQUANT
+#endif
+
 /* out[j * cout] = requant(s[j]) for the first count (<= 4) pixels j; out of
  * line, for te_dsp_mbqm's one slow case (mult == INT32_MIN), which would
  * otherwise crowd the common code */
@@ -177,6 +296,31 @@ __attribute__((noinline)) static void block_outputs(const block_job *job, const 
         out + (rest == 0 ? cout : te_max_s32(0, cout - (4 - rest + k - 1) / k));
     int8_t *const end = out + cout;
     const te_dsp_rq *rq = job->rq;
+#if TE_DSP_ASM
+    if (job->prepared && job->full_range && bias != NULL && count == TE_DSP_BLOCK &&
+        tail_in_c > out) {
+        const int32_t filters = (int32_t)(tail_in_c - out);
+        filter_loop f;
+        f.cols = cols;
+        f.bias = bias;
+        f.rq = rq;
+        f.out = out;
+        f.cout = cout;
+        f.groups = (k + 3) >> 2;
+        f.w_back = 4 * f.groups - k;
+        f.out_offset = out_offset;
+        f.filters = filters;
+        f.rq_step = q_step * (int32_t)sizeof *rq;
+        f.w = row;
+        filters_full_block(&f);
+        out += filters;
+        row += filters * k;
+        bias += filters;
+        mults += q_step * filters;
+        shifts += q_step * filters;
+        rq += q_step * filters;
+    }
+#endif
     for (; out < end; out++, row += k, mults += q_step, shifts += q_step, rq += q_step) {
         const int32_t init = bias != NULL ? *bias++ : 0;
         const int c_tail = out >= tail_in_c;
@@ -243,6 +387,10 @@ static void widen(int32_t *cols, int32_t slot, const int8_t *src, int32_t k, int
     }
 }
 
+/* Stops GCC from turning copy_run and fill_run into memcpy and memset calls
+ * (-ftree-loop-distribute-patterns), which cost more than these short runs. */
+#define TE_DSP_NOT_A_LIBRARY_CALL() __asm__ volatile("")
+
 /* dst[i] = src[i], i < n: word moves (unaligned LDR/STR) for the short runs
  * of a window, where a library call would cost more than the copy. */
 static inline void copy_run(int8_t *dst, const int8_t *src, int32_t n)
@@ -251,9 +399,11 @@ static inline void copy_run(int8_t *dst, const int8_t *src, int32_t n)
     for (; i + 4 <= n; i += 4) {
         const int32_t v = te_dsp_ld4(src + i);
         memcpy(dst + i, &v, sizeof v);
+        TE_DSP_NOT_A_LIBRARY_CALL();
     }
     for (; i < n; i++) {
         dst[i] = src[i];
+        TE_DSP_NOT_A_LIBRARY_CALL();
     }
 }
 
@@ -263,9 +413,11 @@ static inline void fill_run(int8_t *dst, int8_t value, int32_t n)
     int32_t i = 0;
     for (; i + 4 <= n; i += 4) {
         memcpy(dst + i, &v, sizeof v);
+        TE_DSP_NOT_A_LIBRARY_CALL();
     }
     for (; i < n; i++) {
         dst[i] = value;
+        TE_DSP_NOT_A_LIBRARY_CALL();
     }
 }
 
