@@ -14,7 +14,8 @@
  * Other depth multipliers, dilation_w > 1, and the channels left over after
  * the quads take a per-channel loop. Requantization is te_dsp_rq_apply with the
  * per-channel form prepared once per call, or te_dsp_mbqm when that form does
- * not apply (both te_mbqm's result). A 3x3 window inside the image runs
+ * not apply (both te_mbqm's result). Consecutive pixels whose 3x3 windows
+ * lie inside the image run as one batch (window_run_3x3), each window
  * unrolled, its sums started from the folded per-channel values.
  *
  * Order of reads and writes: one pixel at a time in raster order, a pixel's
@@ -198,8 +199,11 @@ static inline void quad_window3(const dw_taps *taps, const int8_t *x_p, const in
  * loop, the input row step in a register and the weights' (3 * ch) added; the
  * sums start from start[0..3] and go to a[0..3]. Scalar arguments: the
  * caller's copies stay in registers across the asm's memory clobber. */
-static inline void quad_window3x3(const int8_t *x_p, const int8_t *f_p, int32_t ch,
-                                  int32_t in_row, const int32_t *start, int32_t *a)
+__attribute__((always_inline)) static inline void quad_window3x3(const int8_t *x_p,
+                                                                  const int8_t *f_p, int32_t ch,
+                                                                  int32_t in_row,
+                                                                  const int32_t *start,
+                                                                  int32_t *a)
 {
     int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
     int32_t x, f, xe, fe;
@@ -277,18 +281,7 @@ __attribute__((noinline)) static void quads_dot(const dw_taps *taps, int32_t qua
                                                 int32_t off2, const int32_t *start,
                                                 int32_t *acc)
 {
-    /* a whole 3x3 window (its weight rows 3 * ch apart) */
-    const int whole3x3 = off2 == 0 && start != NULL && taps->cols == 3 && taps->rows == 3 &&
-                         taps->w_row == 3 * taps->ch;
     int32_t q;
-    if (whole3x3) {
-        const int8_t *in = taps->in, *w = taps->w;
-        const int32_t ch = taps->ch, in_row = taps->in_row;
-        for (q = 0; q < quads; q++) {
-            quad_window3x3(in + 4 * q, w + 4 * q, ch, in_row, start + 4 * q, acc + 4 * q);
-        }
-        return;
-    }
     if (start != NULL) {
         memcpy(acc, start, (size_t)quads * 4 * sizeof *acc);
     } else {
@@ -306,6 +299,49 @@ __attribute__((noinline)) static void quads_dot(const dw_taps *taps, int32_t qua
     }
 }
 
+/* out[k] = te_dsp_out_s8(te_dsp_rq_apply(acc[k], &rq[k]), out_off, -128, 127, 1)
+ * for k < n (n >= 1): requant_run's common case, each channel's four fields
+ * taken by one LDM (GCC loads them one by one). */
+#if TE_DSP_ASM
+static void requant_channels(const int32_t *acc, const te_dsp_rq *rq, int32_t n,
+                             int32_t out_off, int8_t *out)
+{
+    register int32_t m __asm__("r8");
+    register uint32_t round_lo __asm__("r9");
+    register int32_t round_hi __asm__("r10");
+    register int32_t right __asm__("r11");
+    int32_t x, lo, hi;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldm %[rq]!, {r8, r9, r10, r11}\n\t"
+        "ldr %[x], [%[acc]], #4\n\t"
+        "and %[lo], %[x], #0x80000000\n\t"
+        "adds %[lo], %[lo], %[rlo]\n\t"
+        "sbc %[hi], %[rhi], %[x], lsr #31\n\t"
+        "smlal %[lo], %[hi], %[x], %[m]\n\t"
+        "asr %[hi], %[hi], %[right]\n\t"
+        "add %[hi], %[hi], %[off]\n\t"
+        "ssat %[hi], #8, %[hi]\n\t"
+        "strb %[hi], [%[out]], #1\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [rq] "+r"(rq), [acc] "+r"(acc), [out] "+r"(out), [n] "+r"(n), [x] "=&r"(x),
+          [lo] "=&r"(lo), [hi] "=&r"(hi), [m] "=&r"(m), [rlo] "=&r"(round_lo),
+          [rhi] "=&r"(round_hi), [right] "=&r"(right)
+        : [off] "r"(out_off)
+        : "cc", "memory");
+}
+#else
+static void requant_channels(const int32_t *acc, const te_dsp_rq *rq, int32_t n,
+                             int32_t out_off, int8_t *out)
+{
+    int32_t k;
+    for (k = 0; k < n; k++) {
+        out[k] = te_dsp_out_s8(te_dsp_rq_apply(acc[k], &rq[k]), out_off, -128, 127, 1);
+    }
+}
+#endif
+
 /* out[k] = requantized acc[k] for output channels first .. first + n - 1. */
 static void requant_run(const dw_layer *l, const int32_t *acc, int32_t first, int32_t n,
                         int8_t *out)
@@ -317,6 +353,10 @@ static void requant_run(const dw_layer *l, const int32_t *acc, int32_t first, in
     const int32_t lo = l->params->activation_min, hi = l->params->activation_max;
     const te_dsp_rq *rq = l->rq + step * first;
     int32_t k;
+    if (l->prepared && l->full_range && step == 1 && n > 0) {
+        requant_channels(acc, rq, n, out_off, out);
+        return;
+    }
     if (l->prepared && l->full_range) {
         for (k = 0; k < n; k++, rq += step) {
             out[k] = te_dsp_out_s8(te_dsp_rq_apply(acc[k], rq), out_off, -128, 127, 1);
@@ -394,6 +434,45 @@ static void one_pixel(const dw_layer *l, const int8_t *in_b, const dw_window *wi
     }
 }
 
+/* count output pixels with 3x3 windows (depth multiplier 1, dilation_w 1)
+ * that need no bounds checks: the window of pixel p starts at in + p * in_step,
+ * its rows in_row apart, its taps ch apart. one_pixel's work without its
+ * per-pixel set-up; init: the folded sums. */
+__attribute__((noinline)) static void window_run_3x3(const dw_layer *l, const int8_t *in,
+                                                    int32_t in_row, int32_t in_step,
+                                                    int32_t count, const int32_t *init,
+                                                    int8_t *out)
+{
+    const int32_t ch = l->channels;
+    /* requant_run's asm case, without its per-call set-up */
+    const int direct_requant = l->prepared && l->full_range && l->quant->count != 1;
+    int32_t acc[TE_DSP_DW_BLOCK];
+    int32_t p, c, k, t;
+    for (p = 0; p < count; p++, in += in_step, out += ch) {
+        for (c = 0; c < ch; c += TE_DSP_DW_BLOCK) {
+            const int32_t n = te_min_s32(TE_DSP_DW_BLOCK, ch - c);
+            const int32_t quads = n / 4;
+            for (k = 0; k < quads; k++) {
+                quad_window3x3(in + c + 4 * k, l->filter + c + 4 * k, ch, in_row,
+                               init + c + 4 * k, acc + 4 * k);
+            }
+            for (k = 4 * quads; k < n; k++) {
+                /* the channels after the last quad */
+                acc[k] = init[c + k];
+                for (t = 0; t < 9; t++) {
+                    acc[k] = te_dsp_wadd(acc[k], in[(t / 3) * in_row + (t % 3) * ch + c + k] *
+                                                     l->filter[t * ch + c + k]);
+                }
+            }
+            if (direct_requant) {
+                requant_channels(acc, l->rq + c, n, l->params->output_offset, out + c);
+                continue;
+            }
+            requant_run(l, acc, c, n, out + c);
+        }
+    }
+}
+
 static void depthwise(const dw_layer *l, int32_t batches, const int8_t *input,
                       int32_t out_h, int32_t out_w, int8_t *output)
 {
@@ -401,6 +480,7 @@ static void depthwise(const dw_layer *l, int32_t batches, const int8_t *input,
     const int fold = p->depth_multiplier == 1 && p->dilation_w == 1 &&
                      l->channels <= TE_DSP_DW_MAX_CH;
     const int32_t span_h = (l->k_h - 1) * p->dilation_h, span_w = (l->k_w - 1) * p->dilation_w;
+    const int whole_3x3 = fold && l->k_h == 3 && l->k_w == 3;
     int32_t init[fold ? l->channels : 1];
     int32_t batch, oy, ox, c, t;
 
@@ -425,6 +505,17 @@ static void depthwise(const dw_layer *l, int32_t batches, const int8_t *input,
             tap_range(win.y0, p->dilation_h, l->in_h, l->k_h, &ky0, &ky1);
             for (ox = 0; ox < out_w; ox++) {
                 win.x0 = ox * p->stride_w - p->pad_w;
+                if (whole_3x3 && y_inside && win.x0 >= 0 && win.x0 + span_w < l->in_w) {
+                    /* this pixel and the next ones inside the image, at once */
+                    const int32_t count =
+                        te_min_s32(out_w - ox, (l->in_w - 1 - span_w - win.x0) / p->stride_w + 1);
+                    window_run_3x3(l, in_b + (win.y0 * l->in_w + win.x0) * l->channels,
+                                   p->dilation_h * l->in_w * l->channels,
+                                   p->stride_w * l->channels, count, init,
+                                   out_row + ox * l->out_c);
+                    ox += count - 1;
+                    continue;
+                }
                 win.ky0 = ky0;
                 win.ky1 = ky1;
                 tap_range(win.x0, p->dilation_w, l->in_w, l->k_w, &win.kx0, &win.kx1);
