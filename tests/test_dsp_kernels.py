@@ -647,3 +647,14 @@ def test_dsp_kernels_are_the_ones_built_for_cortex_m4_and_m7(shared_models, tmp_
         for filename, _ in KERNELS.values():
             assert KERNELS_DIR / "src" / "armv7em" / filename in files, (target, filename)
     assert not any("armv7em" in str(p) for p in kernel_files(model, "cortex-m3"))
+
+
+@pytest.mark.parametrize("flags", [["-O1"], ["-O3"], ["-Os"], ["-O2", "-fno-omit-frame-pointer"]])
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m7"])
+def test_dsp_kernels_compile_at_every_level_and_with_a_frame_pointer(tmp_path, target, flags):
+    """The asm loops leave r7 free, so a firmware built with a frame pointer (for a
+    debugger or profiler) still compiles, warning-free, as at every optimization level."""
+    for source in sorted((KERNELS_DIR / "src" / "armv7em").glob("*.c")):
+        _run(["arm-none-eabi-gcc", *get_target(target).cflags, *flags, *WARNING_FLAGS,
+              f"-I{KERNELS_DIR / 'include'}", "-c", str(source),
+              "-o", str(tmp_path / f"{source.stem}.o")])

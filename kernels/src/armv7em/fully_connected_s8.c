@@ -20,13 +20,15 @@
 
 /* a[u] += sum over d < 4 * quads of w_u[d] * (in[d] + off), for the units
  * u = 0..3 whose rows start at w, w + depth, w + 2 * depth, w + 3 * depth.
- * One asm loop (4 x 2 SMLAD per input word, 14 registers): GCC spills the
- * C version, which only -O0 builds take (TE_DSP_ASM). */
+ * One asm loop (4 x 2 SMLAD per input word, 13 registers, so that r7 stays
+ * free for a frame pointer; the end of the input waits on the stack): GCC
+ * spills the C version, which only -O0 builds take (TE_DSP_ASM). */
 #if TE_DSP_ASM
 static void dot_4_units(const int8_t *in, const int8_t *w, int32_t depth, int32_t quads,
                         int32_t off2, int32_t *a)
 {
     const int8_t *w2 = w + 2 * depth;
+    const int8_t *const in_end = in + 4 * quads;
     int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
     int32_t x, xo, f, fo;
     if (quads < 1) {
@@ -59,12 +61,13 @@ static void dot_4_units(const int8_t *in, const int8_t *w, int32_t depth, int32_
         "sxtb16 %[f], %[f]\n\t"
         "smlad %[a2], %[x], %[f], %[a2]\n\t"
         "smlad %[a2], %[xo], %[fo], %[a2]\n\t"
-        "subs %[n], %[n], #1\n\t"
+        "ldr %[f], %[end]\n\t"
+        "cmp %[in], %[f]\n\t"
         "bne 1b\n\t"
         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-          [in] "+r"(in), [w] "+r"(w), [w2] "+r"(w2), [n] "+r"(quads),
+          [in] "+r"(in), [w] "+r"(w), [w2] "+r"(w2),
           [x] "=&r"(x), [xo] "=&r"(xo), [f] "=&r"(f), [fo] "=&r"(fo)
-        : [depth] "r"(depth), [off2] "r"(off2)
+        : [depth] "r"(depth), [off2] "r"(off2), [end] "m"(in_end)
         : "cc", "memory");
     a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
 }
