@@ -62,6 +62,30 @@
     "smlad %[s3], r10, %[w0], %[s3]\n\t"           \
     "smlad %[s3], r11, %[w1], %[s3]\n\t"
 
+/* The dot product of N groups (N: the operand counting them, consumed) with
+ * the 4 columns of a block: N mod 4 groups first (bits 0 and 1 of N, which
+ * the groups' instructions leave in the flags), then 4 per iteration. Uses
+ * the local labels 1-4. */
+#define TE_DSP_DOT(N)                                \
+    "lsrs " N ", " N ", #1\n\t"                   \
+    "bcc 2f\n\t"                                   \
+    TE_DSP_GROUP                                     \
+    "2:\n\t"                                       \
+    "lsrs " N ", " N ", #1\n\t"                   \
+    "bcc 4f\n\t"                                   \
+    TE_DSP_GROUP                                     \
+    TE_DSP_GROUP                                     \
+    "4:\n\t"                                       \
+    "beq 3f\n\t"                                   \
+    "1:\n\t"                                       \
+    TE_DSP_GROUP                                     \
+    TE_DSP_GROUP                                     \
+    TE_DSP_GROUP                                     \
+    TE_DSP_GROUP                                     \
+    "subs " N ", " N ", #1\n\t"                   \
+    "bne 1b\n\t"                                   \
+    "3:\n\t"
+
 /* What every column block shares: the filters and the requantization
  * (rq: every channel's prepared form, when `prepared`). */
 typedef struct {
@@ -95,31 +119,13 @@ static inline int8_t requant_channel(int32_t acc, int32_t oc, const block_job *j
 }
 
 /* s[j] = init + the dot products of the n groups of weights at w with the 4
- * columns of a block: n mod 4 groups first (bits 0 and 1 of n, which the
- * groups' instructions leave in the flags), then 4 per iteration. */
+ * columns of a block. */
 static inline void dot_block(const int32_t *c, const int8_t *w, int32_t n, int32_t init,
                              int32_t s[TE_DSP_BLOCK])
 {
     int32_t s0 = init, s1 = init, s2 = init, s3 = init, w0, w1;
     __asm__ volatile(
-        "lsrs %[n], %[n], #1\n\t"
-        "bcc 2f\n\t"
-        TE_DSP_GROUP
-        "2:\n\t"
-        "lsrs %[n], %[n], #1\n\t"
-        "bcc 4f\n\t"
-        TE_DSP_GROUP
-        TE_DSP_GROUP
-        "4:\n\t"
-        "beq 3f\n\t"
-        "1:\n\t"
-        TE_DSP_GROUP
-        TE_DSP_GROUP
-        TE_DSP_GROUP
-        TE_DSP_GROUP
-        "subs %[n], %[n], #1\n\t"
-        "bne 1b\n\t"
-        "3:\n\t"
+        TE_DSP_DOT("%[n]")
         : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3),
           [c] "+r"(c), [w] "+r"(w), [n] "+r"(n), [w0] "=&r"(w0), [w1] "=&r"(w1)
         :
@@ -207,25 +213,8 @@ __attribute__((noinline)) static void filters_full_block(filter_loop *f)
         "mov %[s3], %[s0]\n\t"
         "str %[f], [sp, #-8]!\n\t"
         "ldr %[f], [%[f], #20]\n\t"
-        /* the dot product, as in dot_block, f counting the groups */
-        "lsrs %[f], %[f], #1\n\t"
-        "bcc 2f\n\t"
-        TE_DSP_GROUP
-        "2:\n\t"
-        "lsrs %[f], %[f], #1\n\t"
-        "bcc 4f\n\t"
-        TE_DSP_GROUP
-        TE_DSP_GROUP
-        "4:\n\t"
-        "beq 3f\n\t"
-        "1:\n\t"
-        TE_DSP_GROUP
-        TE_DSP_GROUP
-        TE_DSP_GROUP
-        TE_DSP_GROUP
-        "subs %[f], %[f], #1\n\t"
-        "bne 1b\n\t"
-        "3:\n\t"
+        /* the dot product, f counting the groups */
+        TE_DSP_DOT("%[f]")
         "ldr %[f], [sp], #8\n\t"
         "ldr %[w0], [%[f], #24]\n\t"
         "subs %[w], %[w], %[w0]\n\t"
