@@ -351,6 +351,42 @@ __attribute__((noinline)) static void block_outputs(const block_job *job, const 
     }
 }
 
+/* Widens n >= 1 whole groups of 4 values at src into one column slot from
+ * d on (2 words per group, groups 2 * TE_DSP_BLOCK words apart), the input
+ * offset added (off2: in both halfwords). */
+#if TE_DSP_ASM
+static inline void widen_groups(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
+{
+    int32_t a, e;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[a], [%[src]], #4\n\t"
+        "sxtb16 %[e], %[a]\n\t"
+        "sxtb16 %[a], %[a], ror #8\n\t"
+        "sadd16 %[e], %[e], %[off2]\n\t"
+        "sadd16 %[a], %[a], %[off2]\n\t"
+        "strd %[e], %[a], [%[d]], #32\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [d] "+r"(d), [src] "+r"(src), [n] "+r"(n), [a] "=&r"(a), [e] "=&r"(e)
+        : [off2] "r"(off2)
+        : "cc", "memory");
+}
+#else
+static inline void widen_groups(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
+{
+    int32_t g;
+    for (g = 0; g < n; g++, d += 2 * TE_DSP_BLOCK) {
+        const int32_t a = te_dsp_ld4(src + 4 * g);
+        d[0] = __sadd16(__sxtb16(a), off2);
+        d[1] = __sadd16(te_dsp_sxtb16_ror8(a), off2);
+    }
+}
+#endif
+
+/* The "d += 32" of widen_groups' STRD */
+typedef char te_widen_step[2 * TE_DSP_BLOCK * sizeof(int32_t) == 32 ? 1 : -1];
+
 /* Column slot `slot` of a block from the k window values at src: each group
  * of 4 widened, the input offset added (off2: the offset in both halfwords);
  * values past k are `pad` (-offset), which adds to 0. */
@@ -358,19 +394,18 @@ static void widen(int32_t *cols, int32_t slot, const int8_t *src, int32_t k, int
                   int8_t pad)
 {
     int32_t *d = cols + 2 * slot;
-    int32_t i, a;
-    for (i = 0; i + 4 <= k; i += 4, d += 2 * TE_DSP_BLOCK) {
-        a = te_dsp_ld4(src + i);
-        d[0] = __sadd16(__sxtb16(a), off2);
-        d[1] = __sadd16(te_dsp_sxtb16_ror8(a), off2);
+    const int32_t whole = k >> 2;
+    if (whole > 0) {
+        widen_groups(d, src, whole, off2);
     }
-    if (i < k) {
+    if (k & 3) {
         uint32_t word = 0;
-        int32_t r;
+        int32_t r, a;
         for (r = 0; r < 4; r++) {
-            word |= (uint32_t)(uint8_t)(i + r < k ? src[i + r] : pad) << (8 * r);
+            word |= (uint32_t)(uint8_t)(4 * whole + r < k ? src[4 * whole + r] : pad) << (8 * r);
         }
         a = (int32_t)word;
+        d += whole * 2 * TE_DSP_BLOCK;
         d[0] = __sadd16(__sxtb16(a), off2);
         d[1] = __sadd16(te_dsp_sxtb16_ror8(a), off2);
     }
@@ -481,6 +516,18 @@ static void widen_rows(const conv_shape *sh, const int8_t *input, int32_t batch,
     int32_t ky0, ky1, kx0, kx1, ky, kx;
     valid_taps(y0, kh, p->dilation_h, ih, &ky0, &ky1);
     valid_taps(x0, kw, p->dilation_w, iw, &kx0, &kx1);
+    if (ky0 == 0 && ky1 == kh && kx0 == 0 && kx1 == kw && (kw == 1 || p->dilation_w == 1)) {
+        /* inside the image: every row a whole run of the input */
+        const int32_t groups = run / 4;
+        const int8_t *src = in_b + (y0 * iw + x0) * c;
+        int32_t *d = cols + 2 * slot;
+        for (ky = 0; ky < kh; ky++) {
+            widen_groups(d, src, groups, off2);
+            src += p->dilation_h * iw * c;
+            d += groups * 2 * TE_DSP_BLOCK;
+        }
+        return;
+    }
     for (ky = 0; ky < kh; ky++) {
         int32_t *d = cols + 2 * slot + ky * (run / 4) * 2 * TE_DSP_BLOCK;
         const int8_t *src;
