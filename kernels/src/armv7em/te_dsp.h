@@ -162,4 +162,93 @@ static inline int8_t te_dsp_out_s8(int32_t r, int32_t offset, int32_t lo, int32_
     return (int8_t)(full ? __ssat(r + offset, 8) : te_clamp_s32(r + offset, lo, hi));
 }
 
+/* a[u] += sum over d < 4 * quads of w_u[d] * (in[d] + off), for the rows
+ * u = 0..3 that start at w, w + depth, w + 2 * depth, w + 3 * depth (the
+ * units of fully connected, the gates' rows of LSTM).
+ * One asm loop (4 x 2 SMLAD per input word, 13 registers, so that r7 stays
+ * free for a frame pointer; the end of the input waits on the stack): GCC
+ * spills the C version, which only -O0 builds take (TE_DSP_ASM). */
+#if TE_DSP_ASM
+static inline void te_dsp_dot_4_rows(const int8_t *in, const int8_t *w, int32_t depth,
+                                     int32_t quads, int32_t off2, int32_t *a)
+{
+    const int8_t *w2 = w + 2 * depth;
+    const int8_t *const in_end = in + 4 * quads;
+    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    int32_t x, xo, f, fo;
+    if (quads < 1) {
+        return;
+    }
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[x], [%[in]], #4\n\t"
+        "sxtb16 %[xo], %[x], ror #8\n\t"
+        "sxtb16 %[x], %[x]\n\t"
+        "sadd16 %[xo], %[xo], %[off2]\n\t"
+        "sadd16 %[x], %[x], %[off2]\n\t"
+        "ldr %[f], [%[w], %[depth]]\n\t"
+        "sxtb16 %[fo], %[f], ror #8\n\t"
+        "sxtb16 %[f], %[f]\n\t"
+        "smlad %[a1], %[x], %[f], %[a1]\n\t"
+        "smlad %[a1], %[xo], %[fo], %[a1]\n\t"
+        "ldr %[f], [%[w]], #4\n\t"
+        "sxtb16 %[fo], %[f], ror #8\n\t"
+        "sxtb16 %[f], %[f]\n\t"
+        "smlad %[a0], %[x], %[f], %[a0]\n\t"
+        "smlad %[a0], %[xo], %[fo], %[a0]\n\t"
+        "ldr %[f], [%[w2], %[depth]]\n\t"
+        "sxtb16 %[fo], %[f], ror #8\n\t"
+        "sxtb16 %[f], %[f]\n\t"
+        "smlad %[a3], %[x], %[f], %[a3]\n\t"
+        "smlad %[a3], %[xo], %[fo], %[a3]\n\t"
+        "ldr %[f], [%[w2]], #4\n\t"
+        "sxtb16 %[fo], %[f], ror #8\n\t"
+        "sxtb16 %[f], %[f]\n\t"
+        "smlad %[a2], %[x], %[f], %[a2]\n\t"
+        "smlad %[a2], %[xo], %[fo], %[a2]\n\t"
+        "ldr %[f], %[end]\n\t"
+        "cmp %[in], %[f]\n\t"
+        "bne 1b\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+          [in] "+r"(in), [w] "+r"(w), [w2] "+r"(w2),
+          [x] "=&r"(x), [xo] "=&r"(xo), [f] "=&r"(f), [fo] "=&r"(fo)
+        : [depth] "r"(depth), [off2] "r"(off2), [end] "m"(in_end)
+        : "cc", "memory");
+    a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
+}
+
+#else
+static inline void te_dsp_dot_4_rows(const int8_t *in, const int8_t *w, int32_t depth,
+                                     int32_t quads, int32_t off2, int32_t *a)
+{
+    int32_t q, u;
+    for (q = 0; q < quads; q++) {
+        const int32_t x = te_dsp_ld4(in + 4 * q);
+        const int32_t xe = __sadd16(__sxtb16(x), off2);
+        const int32_t xo = __sadd16(te_dsp_sxtb16_ror8(x), off2);
+        for (u = 0; u < 4; u++) {
+            const int32_t f = te_dsp_ld4(w + u * depth + 4 * q);
+            a[u] = __smlad(xo, te_dsp_sxtb16_ror8(f), __smlad(xe, __sxtb16(f), a[u]));
+        }
+    }
+}
+#endif
+
+/* acc + sum over d < n of w[d] * (in[d] + off), for one row. */
+static inline int32_t te_dsp_dot_row(const int8_t *in, const int8_t *w, int32_t n,
+                                     int32_t off, int32_t acc)
+{
+    const int32_t off2 = te_dsp_dup16(off);
+    int32_t d = 0;
+    for (; d + 4 <= n; d += 4) {
+        const int32_t x = te_dsp_ld4(in + d), f = te_dsp_ld4(w + d);
+        acc = __smlad(__sadd16(__sxtb16(x), off2), __sxtb16(f), acc);
+        acc = __smlad(__sadd16(te_dsp_sxtb16_ror8(x), off2), te_dsp_sxtb16_ror8(f), acc);
+    }
+    for (; d < n; d++) {
+        acc = te_dsp_wadd(acc, w[d] * (in[d] + off));
+    }
+    return acc;
+}
+
 #endif /* TINYEDGE_TE_DSP_H */
