@@ -23,8 +23,14 @@ static int32_t sat16(int32_t x)
     return te_clamp_s32(x, -32768, 32767);
 }
 
-/* One row of a gate's matrix product plus its folded bias, rescaled to
- * int16 as TFLite's integer FullyConnected with an int16 output. */
+/* A gate's matrix product (with its folded bias) rescaled to int16 as
+ * TFLite's integer FullyConnected with an int16 output. */
+static int32_t rescale16(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    return sat16(te_mbqm(acc, multiplier, shift));
+}
+
+/* One row of a gate's matrix product plus its folded bias, rescaled. */
 static int32_t row_product(const int8_t *w, const int8_t *x, int32_t n, int32_t bias,
                            int32_t multiplier, int32_t shift)
 {
@@ -33,7 +39,7 @@ static int32_t row_product(const int8_t *w, const int8_t *x, int32_t n, int32_t 
     for (k = 0; k < n; k++) {
         acc += (uint32_t)((int32_t)w[k] * (int32_t)x[k]);
     }
-    return sat16(te_mbqm(te_wrap_s32(acc), multiplier, shift));
+    return rescale16(te_wrap_s32(acc), multiplier, shift);
 }
 
 /* TFLite's MulElementwise of two int16 values (zero offsets). */
@@ -42,22 +48,41 @@ static int32_t mul16(int32_t a, int32_t b, int32_t multiplier, int32_t shift)
     return te_mbqm(a * b, multiplier, shift);
 }
 
-/* Gate g of unit j: activation of the saturated sum of both products. */
-static int16_t gate(const te_lstm_params *p, int g, int32_t j, const int8_t *x,
-                    const int8_t *h, const int8_t *const weights[8], const int32_t *bias)
+#ifndef TE_LSTM_GATE_SUMS
+/* sums[j] = the saturated sum of both products of gate g for every unit j,
+ * before the activation. A per-target variant of this file defines
+ * TE_LSTM_GATE_SUMS as its own version and includes this file
+ * (kernels/src/armv7em/lstm_s8_s16.c). */
+static void gate_sums(const te_lstm_params *p, int g, const int8_t *x, const int8_t *h,
+                      const int8_t *const weights[8], const int32_t *bias, int16_t *sums)
 {
-    const int32_t from_input = row_product(weights[g] + (size_t)j * (size_t)p->input_size, x,
-                                           p->input_size, bias[(size_t)g * (size_t)p->units + (size_t)j],
-                                           p->input_multiplier[g], p->input_shift[g]);
-    const int32_t from_hidden = row_product(weights[4 + g] + (size_t)j * (size_t)p->units, h,
-                                            p->units,
-                                            bias[(size_t)(4 + g) * (size_t)p->units + (size_t)j],
-                                            p->recurrent_multiplier[g], p->recurrent_shift[g]);
-    const int32_t sum = sat16(from_input + from_hidden);
-    if (g == 2 && !p->cell_gate_sigmoid) {
-        return te_tanh_s16(sum, 3, 0); /* Q3.12 input: TFLite's scale power -12 */
+    int32_t j;
+    for (j = 0; j < p->units; j++) {
+        const int32_t from_input =
+            row_product(weights[g] + (size_t)j * (size_t)p->input_size, x, p->input_size,
+                        bias[(size_t)g * (size_t)p->units + (size_t)j],
+                        p->input_multiplier[g], p->input_shift[g]);
+        const int32_t from_hidden =
+            row_product(weights[4 + g] + (size_t)j * (size_t)p->units, h, p->units,
+                        bias[(size_t)(4 + g) * (size_t)p->units + (size_t)j],
+                        p->recurrent_multiplier[g], p->recurrent_shift[g]);
+        sums[j] = (int16_t)sat16(from_input + from_hidden);
     }
-    return te_sigmoid_s16(sum, 3, 0);
+}
+#define TE_LSTM_GATE_SUMS gate_sums
+#endif
+
+/* Gate g of every unit: its activation in out[j]. */
+static void gate(const te_lstm_params *p, int g, const int8_t *x, const int8_t *h,
+                 const int8_t *const weights[8], const int32_t *bias, int16_t *out)
+{
+    int32_t j;
+    TE_LSTM_GATE_SUMS(p, g, x, h, weights, bias, out);
+    for (j = 0; j < p->units; j++) {
+        /* Q3.12 input: TFLite's scale power -12 */
+        out[j] = g == 2 && !p->cell_gate_sigmoid ? te_tanh_s16(out[j], 3, 0)
+                                                 : te_sigmoid_s16(out[j], 3, 0);
+    }
 }
 
 static int params_ok(const te_lstm_params *p)
@@ -117,11 +142,9 @@ te_status te_lstm_s8_s16(const te_lstm_params *params, int16_t *scratch,
             const int8_t *x = input + (size_t)row * (size_t)params->input_size;
             int8_t *out = output + (size_t)row * (size_t)params->units;
 
-            for (j = 0; j < params->units; j++) {
-                forget_gate[j] = gate(params, 1, j, x, h, weights, bias);
-                input_gate[j] = gate(params, 0, j, x, h, weights, bias);
-                cell_gate[j] = gate(params, 2, j, x, h, weights, bias);
-            }
+            gate(params, 1, x, h, weights, bias, forget_gate);
+            gate(params, 0, x, h, weights, bias, input_gate);
+            gate(params, 2, x, h, weights, bias, cell_gate);
             for (j = 0; j < params->units; j++) {
                 const int32_t kept = sat16(mul16(forget_gate[j], cell[j],
                                                  params->forget_cell_multiplier,
@@ -135,9 +158,7 @@ te_status te_lstm_s8_s16(const te_lstm_params *params, int16_t *scratch,
                 }
                 cell[j] = (int16_t)updated;
             }
-            for (j = 0; j < params->units; j++) {
-                output_gate[j] = gate(params, 3, j, x, h, weights, bias);
-            }
+            gate(params, 3, x, h, weights, bias, output_gate);
             for (j = 0; j < params->units; j++) {
                 const int32_t activated = te_tanh_s16(cell[j], params->cell_tanh_multiplier,
                                                       params->cell_tanh_shift);
