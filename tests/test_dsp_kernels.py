@@ -26,7 +26,10 @@ pytestmark = pytest.mark.skipif(
 
 ALL_KERNELS = {"conv": ("conv2d_s8.c", "te_conv2d_s8"),
                "depthwise": ("depthwise_conv2d_s8.c", "te_depthwise_conv2d_s8"),
-               "fc": ("fully_connected_s8.c", "te_fully_connected_s8")}
+               "fc": ("fully_connected_s8.c", "te_fully_connected_s8"),
+               "lstm": ("lstm_s8_s16.c", "te_lstm_s8_s16")}
+# Other functions a kernel's reference file defines, renamed with it.
+ALSO_DEFINED = {"lstm": ("te_sigmoid_s16", "te_tanh_s16")}
 # The kernels that have an ARMv7E-M variant.
 KERNELS = ALL_KERNELS
 CASES = 400
@@ -85,6 +88,8 @@ te_status ref_te_depthwise_conv2d_s8(const te_conv_params *, const te_requant *,
 te_status ref_te_fully_connected_s8(const te_fc_params *, const te_requant *, const te_dims *,
                                     const int8_t *, const te_dims *, const int8_t *,
                                     const int32_t *, const te_dims *, int8_t *);
+te_status ref_te_lstm_s8_s16(const te_lstm_params *, int16_t *, const int8_t *,
+                             const int8_t *const[8], int8_t *, int16_t *, int8_t *);
 
 #define MAX_IN (2 * 12 * 12 * 72)
 #define MAX_FILTER (24 * 5 * 5 * 72)
@@ -92,15 +97,20 @@ te_status ref_te_fully_connected_s8(const te_fc_params *, const te_requant *, co
 #define MAX_CH 520
 #define GUARD 64
 
+/* the kernels with filters and te_requant (the LSTM case uses less) */
+#define TE_DSP_FILTERED (TE_DSP_CONV || TE_DSP_DEPTHWISE || TE_DSP_FC)
+
 static int8_t in_buf[MAX_IN];
+static int8_t out_ref[MAX_OUT + GUARD];
+static int8_t out_opt[MAX_OUT + GUARD];
+#if TE_DSP_FILTERED
 static int8_t filter_buf[MAX_FILTER];
 static int32_t bias_buf[MAX_CH];
 static int32_t mult_buf[MAX_CH];
 static int32_t shift_buf[MAX_CH];
-static int8_t out_ref[MAX_OUT + GUARD];
-static int8_t out_opt[MAX_OUT + GUARD];
 static int8_t shared_ref[MAX_IN + MAX_OUT + GUARD];
 static int8_t shared_opt[MAX_IN + MAX_OUT + GUARD];
+#endif
 
 static uint32_t rng_state = TE_DSP_SEED;
 
@@ -126,6 +136,7 @@ static int32_t half_log2(int32_t n)
     return (bits + 1) / 2;
 }
 
+#if TE_DSP_FILTERED
 /* Per-channel requantization for outputs that sum `depth` products. Three
  * channels in four are "tame": shift and bias scaled to depth so that most
  * outputs land inside the clamp range, where an arithmetic slip shows; the
@@ -181,6 +192,7 @@ static void pick_activation(int32_t *lo, int32_t *hi, int32_t *out_off)
         *hi = range(*lo, 127);
     }
 }
+#endif
 
 static int32_t failures;
 static int32_t outputs, outputs_inside; /* reference outputs, and those not clamped */
@@ -194,6 +206,7 @@ static void count_inside(int32_t n, int32_t lo, int32_t hi)
     outputs += n;
 }
 
+#if TE_DSP_FILTERED
 /* Runs ref (via a stub taking input and output) and opt with the output
  * placed `limit` bytes from the input's start in one shared buffer (limit is
  * the largest the memory planner allows, tinyedge/planner/overlap.py), then
@@ -216,6 +229,7 @@ static int overlapped(overlap_fn run, int32_t limit, int32_t n_in, int32_t n_out
     memcpy(out_opt, shared_opt + in_pos + limit, (size_t)(n_out + GUARD));
     return 1;
 }
+#endif
 
 #if TE_DSP_FC
 /* overlap.py's rows_limit: min over rows b of b * depth - (b + 1) * units. */
@@ -537,6 +551,93 @@ static void fc_case(int32_t index)
 }
 #endif
 
+#if TE_DSP_LSTM
+#define LSTM_MAX_UNITS 40
+#define LSTM_MAX_INPUT 70
+#define LSTM_MAX_ROWS 12 /* batches x time steps */
+
+static int8_t lstm_weights[8][LSTM_MAX_UNITS * LSTM_MAX_INPUT];
+static int32_t lstm_bias[8 * LSTM_MAX_UNITS];
+static int8_t lstm_hidden[2][2 * LSTM_MAX_UNITS];
+static int16_t lstm_cell[2][2 * LSTM_MAX_UNITS];
+static int16_t lstm_scratch[3 * LSTM_MAX_UNITS];
+static int8_t lstm_out[2][LSTM_MAX_ROWS * LSTM_MAX_UNITS];
+
+/* compare() on n bytes of the reference's and the variant's buffers */
+static void lstm_compare(const char *what, int32_t index, te_status a, te_status b,
+                         const void *ref, const void *opt, int32_t n)
+{
+    memset(out_ref, 0x5a, sizeof out_ref);
+    memset(out_opt, 0x5a, sizeof out_opt);
+    memcpy(out_ref, ref, (size_t)n);
+    memcpy(out_opt, opt, (size_t)n);
+    compare(what, index, a, b, n);
+}
+
+/* A random LSTM over a short sequence (odd sizes, so that the 4-unit blocks
+ * and the 4-value groups both have remainders), scaled so that most gate
+ * sums land in the sigmoid's working range and most hidden values inside
+ * int8; its outputs, hidden and cell state compared. */
+static void lstm_case(int32_t index)
+{
+    te_lstm_params p;
+    const int8_t *w[8];
+    int32_t g, i, rows, n_out;
+    te_status a, b;
+    memset(&p, 0, sizeof p);
+    p.batches = range(1, 2);
+    p.time_steps = range(1, 6);
+    p.input_size = range(0, 3) == 0 ? range(1, 7) : range(8, LSTM_MAX_INPUT);
+    p.units = range(0, 3) == 0 ? range(1, 5) : range(6, LSTM_MAX_UNITS);
+    p.time_major = range(0, 1);
+    p.hidden_zero_point = range(-20, 20);
+    for (g = 0; g < 4; g++) {
+        p.input_multiplier[g] = (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+        p.input_shift[g] = -2 - half_log2(p.input_size) + range(-2, 1);
+        p.recurrent_multiplier[g] = (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+        p.recurrent_shift[g] = -2 - half_log2(p.units) + range(-2, 1);
+    }
+    p.forget_cell_multiplier = (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+    p.forget_cell_shift = -15 + range(-1, 0);
+    p.input_cell_multiplier = (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+    p.input_cell_shift = -15 + range(-4, 0);
+    p.hidden_multiplier = (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+    p.hidden_shift = -23 + range(-1, 1);
+    p.cell_clip = range(0, 2) == 0 ? range(1, 32767) : 0;
+    p.cell_tanh_multiplier = 3 << range(0, 3);
+    p.cell_tanh_shift = 0;
+    p.cell_gate_sigmoid = range(0, 4) == 0;
+    rows = p.batches * p.time_steps;
+    for (g = 0; g < 8; g++) {
+        fill(lstm_weights[g], p.units * (g < 4 ? p.input_size : p.units));
+        w[g] = lstm_weights[g];
+    }
+    for (i = 0; i < 8 * p.units; i++) {
+        lstm_bias[i] = range(0, 7) == 0 ? (int32_t)rnd() : range(-40000, 40000);
+    }
+    p.bias = lstm_bias;
+    fill(in_buf, rows * p.input_size);
+    fill(lstm_hidden[0], p.batches * p.units);
+    for (i = 0; i < p.batches * p.units; i++) {
+        lstm_cell[0][i] = (int16_t)range(-32768, 32767);
+    }
+    memcpy(lstm_hidden[1], lstm_hidden[0], sizeof lstm_hidden[0]);
+    memcpy(lstm_cell[1], lstm_cell[0], sizeof lstm_cell[0]);
+    n_out = rows * p.units;
+    memset(lstm_out, 0x5a, sizeof lstm_out);
+    a = ref_te_lstm_s8_s16(&p, lstm_scratch, in_buf, w, lstm_hidden[0], lstm_cell[0],
+                           lstm_out[0]);
+    b = te_lstm_s8_s16(&p, lstm_scratch, in_buf, w, lstm_hidden[1], lstm_cell[1],
+                       lstm_out[1]);
+    lstm_compare("lstm", index, a, b, lstm_out[0], lstm_out[1], n_out);
+    count_inside(n_out, -128, 127);
+    lstm_compare("lstm_hidden", index, TE_OK, TE_OK, lstm_hidden[0], lstm_hidden[1],
+                 (int32_t)sizeof lstm_hidden[0]);
+    lstm_compare("lstm_cell", index, TE_OK, TE_OK, lstm_cell[0], lstm_cell[1],
+                 (int32_t)sizeof lstm_cell[0]);
+}
+#endif
+
 int main(void)
 {
     int32_t i, cases = 0;
@@ -551,6 +652,10 @@ int main(void)
 #endif
 #if TE_DSP_FC
         fc_case(i);
+        cases++;
+#endif
+#if TE_DSP_LSTM
+        lstm_case(i);
         cases++;
 #endif
     }
@@ -597,7 +702,7 @@ def build(tmp_path, target: str, kernel: str, seed: int, opt: str = "-O2"):
                            [*defines, f"-DTE_DSP_SEED={seed}u", f"-DTE_DSP_CASES={CASES}"]),
                           (optimized, []),
                           (KERNELS_DIR / "src" / "ref" / filename,
-                           [f"-D{function}=ref_{function}"])):
+                           [f"-D{f}=ref_{f}" for f in (function, *ALSO_DEFINED.get(kernel, ()))])):
         obj = tmp_path / f"{len(objects)}_{source.stem}.o"
         _run(["arm-none-eabi-gcc", *cflags, *extra, "-c", str(source), "-o", str(obj)])
         objects.append(str(obj))
@@ -642,9 +747,12 @@ def test_dsp_kernels_are_the_ones_built_for_cortex_m4_and_m7(shared_models, tmp_
 
     model = tinyedge.compile(shared_models / "mlperf_tiny" / "kws_ref_model.tflite",
                              tmp_path / "kws")
+    used = [filename for filename, function in KERNELS.values()
+            if function in model.report["kernels"]]
+    assert len(used) == 3  # conv, depthwise, fully connected
     for target in ("cortex-m4", "cortex-m7"):
         files = kernel_files(model, target)
-        for filename, _ in KERNELS.values():
+        for filename in used:
             assert KERNELS_DIR / "src" / "armv7em" / filename in files, (target, filename)
     assert not any("armv7em" in str(p) for p in kernel_files(model, "cortex-m3"))
 

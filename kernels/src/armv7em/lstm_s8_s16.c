@@ -1,0 +1,59 @@
+/* UNIDIRECTIONAL_SEQUENCE_LSTM: ARMv7E-M DSP variant (Cortex-M4/M7), bit-exact
+ * with kernels/src/ref/lstm_s8_s16.c, which it includes: only the gates' matrix
+ * products differ. They take four units at a time (te_dsp_dot_4_rows: each
+ * word of x or h widened once by SXTB16 for four rows, two SMLAD per row),
+ * the sums wrapping modulo 2^32 like the reference's uint32 accumulator. The
+ * activations, the cell and the hidden state are the reference's code. */
+#include "tinyedge/te_kernels.h"
+#include "tinyedge/te_arith.h"
+#include "te_dsp.h"
+
+#include <stddef.h>
+
+static void gate_sums_dsp(const te_lstm_params *p, int g, const int8_t *x, const int8_t *h,
+                          const int8_t *const weights[8], const int32_t *bias, int16_t *sums);
+#define TE_LSTM_GATE_SUMS gate_sums_dsp
+#include "../ref/lstm_s8_s16.c"
+
+/* acc[u] += the dot products of rows r0 + u (u < 4) of the n-wide matrix w
+ * with v */
+static void dot_4_rows(const int8_t *v, const int8_t *w, int32_t n, int32_t acc[4])
+{
+    const int32_t quads = n / 4;
+    int32_t u;
+    te_dsp_dot_4_rows(v, w, n, quads, 0, acc);
+    for (u = 0; u < 4 && n > 4 * quads; u++) {
+        acc[u] = te_dsp_dot_row(v + 4 * quads, w + u * n + 4 * quads, n - 4 * quads, 0,
+                                acc[u]);
+    }
+}
+
+static void gate_sums_dsp(const te_lstm_params *p, int g, const int8_t *x, const int8_t *h,
+                          const int8_t *const weights[8], const int32_t *bias, int16_t *sums)
+{
+    const int32_t units = p->units, n_in = p->input_size;
+    const int32_t *bias_in = bias + (size_t)g * (size_t)units;
+    const int32_t *bias_h = bias + (size_t)(4 + g) * (size_t)units;
+    int32_t j, u;
+    for (j = 0; j + 4 <= units; j += 4) {
+        int32_t from_input[4], from_hidden[4];
+        for (u = 0; u < 4; u++) {
+            from_input[u] = bias_in[j + u];
+            from_hidden[u] = bias_h[j + u];
+        }
+        dot_4_rows(x, weights[g] + (size_t)j * (size_t)n_in, n_in, from_input);
+        dot_4_rows(h, weights[4 + g] + (size_t)j * (size_t)units, units, from_hidden);
+        for (u = 0; u < 4; u++) {
+            sums[j + u] = (int16_t)sat16(
+                rescale16(from_input[u], p->input_multiplier[g], p->input_shift[g]) +
+                rescale16(from_hidden[u], p->recurrent_multiplier[g], p->recurrent_shift[g]));
+        }
+    }
+    for (; j < units; j++) {
+        sums[j] = (int16_t)sat16(
+            row_product(weights[g] + (size_t)j * (size_t)n_in, x, n_in, bias_in[j],
+                        p->input_multiplier[g], p->input_shift[g]) +
+            row_product(weights[4 + g] + (size_t)j * (size_t)units, h, units, bias_h[j],
+                        p->recurrent_multiplier[g], p->recurrent_shift[g]));
+    }
+}
