@@ -97,6 +97,25 @@ def test_per_layer_counts_add_up_to_the_total(kws):
     assert convs > 0.9 * result["instructions"]
 
 
+@pytest.mark.parametrize("wait_states", [0, 5])
+def test_function_profile_adds_up_to_the_total(kws, wait_states):
+    """bench's profile counts every instruction between the markers once, and charges
+    every estimated cycle (branch refills and flash wait states included) to one of them."""
+    result = bench(kws, "cortex-m4", seed=1, flash_wait_states=wait_states, profile=True)
+    functions = result["functions"]
+    assert sum(f["instructions"] for f in functions) == result["instructions"]
+    assert sum(f["cycles"] for f in functions) == result["cycles"]
+    names = [f["function"] for f in functions]
+    assert len(set(names)) == len(names)
+    assert [f["cycles"] for f in functions] == sorted((f["cycles"] for f in functions),
+                                                      reverse=True)
+    # KWS is mostly pointwise convolution: one inner loop holds much of the time.
+    assert functions[0]["cycles"] > 0.3 * result["cycles"], functions[:3]
+    assert "te_conv2d_s8" in names and "te_depthwise_conv2d_s8" in names
+    text = firmware.format_bench(result)
+    assert "function" in text and functions[0]["function"] in text
+
+
 @pytest.mark.parametrize("target", sorted(BOARDS))
 def test_hello_world_on_every_board(hello, target):
     result = bench(hello, target, seed=7)

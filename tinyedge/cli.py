@@ -167,7 +167,7 @@ def cmd_bench(args) -> int:
         result = bench(model, args.target, seed=args.seed, build_dir=args.build_dir,
                        timeout=args.timeout, opt=f"-{args.opt}",
                        reference_only=args.ref_kernels, clock=args.clock,
-                       flash_wait_states=args.flash_wait_states)
+                       flash_wait_states=args.flash_wait_states, profile=args.profile)
     except FirmwareMismatchError as exc:
         if args.json:
             print(json.dumps(exc.result))
@@ -270,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", help="a folder written by `tinyedge compile`")
     p.add_argument("--target", default="cortex-m4", choices=sorted(BOARDS))
     p.add_argument("--per-layer", action="store_true", help="also give instructions per layer")
+    p.add_argument("--profile", action="store_true",
+                   help="also give instructions and cycles per function (the costliest 15)")
     p.add_argument("--json", action="store_true", help="print every figure as one JSON object")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     p.add_argument("--opt", default="O2", choices=[o[1:] for o in OPT_LEVELS],

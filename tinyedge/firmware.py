@@ -22,6 +22,7 @@ name as the model's reference kernel replaces it in the firmware build.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import re
@@ -279,6 +280,8 @@ class RunResult:
     console: str
     cycles: int | None = None  # None: no cycle model for the target
     layer_cycles: list[int] = field(default_factory=list)
+    # (address, instructions, cycles) of every instruction that ran, when profiled
+    profile: list[tuple[int, int, int]] = field(default_factory=list)
 
 
 def flash_model(board: Board, wait_states: int = 0) -> FlashModel:
@@ -334,9 +337,10 @@ def run_elf(elf: Path, board: Board, work_dir: Path, config: list[str],
 
 
 def run_firmware(fw: Firmware, model, timeout: float = DEFAULT_TIMEOUT,
-                 flash_wait_states: int = 0) -> RunResult:
+                 flash_wait_states: int = 0, profile: bool = False) -> RunResult:
     """Run the firmware once under QEMU with the counting plugin (and the
-    target's cycle model, where it has one)."""
+    target's cycle model, where it has one); with profile, also count every
+    instruction of the code in flash."""
     syms = symbols(fw.elf)
     invoke = f"{model.name}_invoke"
     for needed in ("te_bench_start", "te_bench_stop", invoke):
@@ -348,7 +352,19 @@ def run_firmware(fw: Firmware, model, timeout: float = DEFAULT_TIMEOUT,
     timings = CORE_TIMINGS.get(fw.target)
     if timings is not None:
         config += plugin_config(timings, flash_model(fw.board, flash_wait_states))
+    profile_file = fw.build_dir / "profile.txt"
+    profile_file.unlink(missing_ok=True)
+    if profile:
+        code = [(a, a + n) for a, n in syms.values()
+                if n and fw.board.flash_origin <= a < fw.board.flash_origin + fw.board.flash_bytes]
+        config.append(f"profile {min(c[0] for c in code):x} {max(c[1] for c in code):x} "
+                      f"{profile_file}")
     figures, console = run_elf(fw.elf, fw.board, fw.build_dir, config, timeout, model.name)
+    counted = []
+    if profile:
+        for line in profile_file.read_text().splitlines():
+            address, n, cycles = line.split()
+            counted.append((int(address, 16), int(n), int(cycles)))
 
     outputs = []
     for i, spec in enumerate(model.outputs):
@@ -359,7 +375,25 @@ def run_firmware(fw: Firmware, model, timeout: float = DEFAULT_TIMEOUT,
     stack = int(re.search(r"^TE_STACK (\d+)$", console, re.MULTILINE).group(1))
     return RunResult(outputs, figures["total"], figures["layer"], stack, console,
                      figures["cycles"] if timings is not None else None,
-                     figures["layer_cycles"] if timings is not None else [])
+                     figures["layer_cycles"] if timings is not None else [], counted)
+
+
+def function_profile(elf: Path, counted: list[tuple[int, int, int]]) -> list[dict]:
+    """Instructions and cycles per function of the ELF (from run_firmware's
+    profile), the costliest first; code outside every sized symbol counts as
+    "(other)"."""
+    functions = sorted((a, a + n, name) for name, (a, n) in symbols(elf).items() if n)
+    starts = [f[0] for f in functions]
+    totals: dict[str, list[int]] = {}
+    for address, n, cycles in counted:
+        i = bisect.bisect_right(starts, address) - 1
+        name = functions[i][2] if i >= 0 and address < functions[i][1] else "(other)"
+        entry = totals.setdefault(name, [0, 0])
+        entry[0] += n
+        entry[1] += cycles
+    return [{"function": name, "instructions": n, "cycles": c}
+            for name, (n, c) in sorted(totals.items(), key=lambda kv: (-kv[1][1], -kv[1][0],
+                                                                        kv[0]))]
 
 
 # ---------------------------------------------------------------------------
@@ -425,14 +459,16 @@ def memory(fw: Firmware, model) -> dict:
 def bench(model, target: str = "cortex-m4", seed: int = 0, build_dir=None,
           timeout: float = DEFAULT_TIMEOUT, opt: str = "-O2",
           reference_only: bool = False, clock=DEFAULT_CLOCK_HZ,
-          flash_wait_states: int = 0) -> dict:
+          flash_wait_states: int = 0, profile: bool = False) -> dict:
     """Build, run and measure a compiled model (tinyedge.load(out_dir)) on an
     emulated target, on seeded random inputs; the outputs must equal the host
     run's byte for byte (else FirmwareMismatchError). Returns every figure.
     reference_only builds the reference kernels even where the target has
     optimized variants. clock (Hz, or text such as "80MHz") and
     flash_wait_states set the cycle estimate (docs/cycles.md); a target without
-    a cycle model reports None for cycles, latency_ms and macs_per_cycle."""
+    a cycle model reports None for cycles, latency_ms and macs_per_cycle.
+    profile adds "functions": instructions and cycles per function of the
+    firmware, costliest first."""
     from tinyedge.verify import random_inputs
 
     board_for(target)
@@ -446,8 +482,10 @@ def bench(model, target: str = "cortex-m4", seed: int = 0, build_dir=None,
         where = Path(build_dir) if build_dir is not None else Path(tmp)
         fw = build_firmware(model, target, inputs, where, opt=opt, seed=seed,
                             reference_only=reference_only)
-        run = run_firmware(fw, model, timeout=timeout, flash_wait_states=flash_wait_states)
+        run = run_firmware(fw, model, timeout=timeout, flash_wait_states=flash_wait_states,
+                           profile=profile)
         mem = memory(fw, model)
+        functions = function_profile(fw.elf, run.profile) if profile else None
     # The firmware runs one inference from the reset state; so must the host.
     model.reset()
     expected = model.run(*inputs)
@@ -470,6 +508,8 @@ def bench(model, target: str = "cortex-m4", seed: int = 0, build_dir=None,
         "layers": _layers(model.report, run),
     }
     layer_total = sum(e["instructions"] for e in result["layers"])
+    if functions is not None:
+        result["functions"] = functions
     result["glue_instructions"] = run.instructions - layer_total
     result["glue_cycles"] = (run.cycles - sum(e["cycles"] for e in result["layers"])
                              if run.cycles is not None else None)
@@ -510,8 +550,9 @@ def _layers(report: dict, run: RunResult) -> list[dict]:
     return layers
 
 
-def format_bench(result: dict, per_layer: bool = False) -> str:
-    """The bench result as the CLI prints it."""
+def format_bench(result: dict, per_layer: bool = False, top_functions: int = 15) -> str:
+    """The bench result as the CLI prints it (with the costliest functions
+    when the result has a profile)."""
     def kib(n: int) -> str:
         return f"{n:,} B" if n < 10 * 1024 else f"{n:,} B ({n / 1024:.1f} KiB)"
 
@@ -557,4 +598,25 @@ def format_bench(result: dict, per_layer: bool = False) -> str:
         lines.append(f"{'':>4}  {'(invoke glue: copies, calls, checks)':<45} {'':>11} "
                      f"{result['glue_instructions']:>13,}"
                      + (f" {'':>8} {result['glue_cycles']:>13,}" if cycles else ""))
+    if "functions" in result:
+        lines += ["", _format_functions(result, top_functions)]
+    return "\n".join(lines)
+
+
+def _format_functions(result: dict, top: int) -> str:
+    has_cycles = result["cycles"] is not None
+    key = "cycles" if has_cycles else "instructions"
+    lines = [f"{'function':<34} {'instructions':>13} "
+             + (f"{'cycles':>13} {'cycles/insn':>11} " if has_cycles else "") + f"{'share':>6}"]
+    shown = result["functions"][:top]
+    rest = result["functions"][top:]
+    if rest:
+        shown = shown + [{"function": f"({len(rest)} more)",
+                          "instructions": sum(f["instructions"] for f in rest),
+                          "cycles": sum(f["cycles"] for f in rest)}]
+    for f in shown:
+        share = f[key] / result[key] if result[key] else 0.0
+        timing = (f"{f['cycles']:>13,} {f['cycles'] / max(1, f['instructions']):>11.2f} "
+                  if has_cycles else "")
+        lines.append(f"{f['function'][:34]:<34} {f['instructions']:>13,} {timing}{share:>6.1%}")
     return "\n".join(lines)

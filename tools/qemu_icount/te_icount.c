@@ -24,6 +24,12 @@
  *   wait_states N       flash wait states per line fetched into a cache
  *   icache LINES BYTES  instruction cache in front of flash (direct-mapped)
  *   dcache LINES BYTES  data cache in front of flash (direct-mapped)
+ * and, for a profile of the code between the markers:
+ *   profile LOW HIGH FILE  write "ADDR COUNT CYCLES" for every instruction in
+ *                          [LOW, HIGH) that ran (hex address, decimal counts;
+ *                          a taken branch's refill and a data load's flash wait
+ *                          states are charged to the instruction that caused
+ *                          them, an instruction fetch's to the line's address)
  * Counting: every executed instruction adds one (an inline add, no callback)
  * to the instruction count, and its static cost (decoded from its bytes when
  * it is translated) to the cycle count. A taken branch is seen when a
@@ -384,12 +390,47 @@ static uint64_t started_at, started_cycles, layer_started_at, layer_started_cycl
 static uint64_t layers[MAX_LAYERS], layer_cycles[MAX_LAYERS];
 static int n_layers, starts, layer_open, counting;
 
+/* The profile: counts and cycles per halfword of [profile_low, profile_high). */
+static uint64_t profile_low = 1, profile_high = 0;
+static uint64_t *profile_count, *profile_cycles;
+static char profile_path[4096];
+
+/* The profile's cycle counter of the instruction at pc, or a scratch
+ * counter when pc is not profiled. */
+static uint64_t *profile_slot(uint64_t pc)
+{
+    static uint64_t unprofiled;
+    if (profile_cycles != NULL && pc >= profile_low && pc < profile_high) {
+        return &profile_cycles[(pc - profile_low) / 2];
+    }
+    return &unprofiled;
+}
+
+static void write_profile(void)
+{
+    FILE *f = fopen(profile_path, "w");
+    if (f == NULL) {
+        return;
+    }
+    for (uint64_t i = 0; i < (profile_high - profile_low) / 2; i++) {
+        if (profile_count[i] != 0 || profile_cycles[i] != 0) {
+            fprintf(f, "%" PRIx64 " %" PRIu64 " %" PRIu64 "\n", profile_low + 2 * i,
+                    profile_count[i], profile_cycles[i]);
+        }
+    }
+    fclose(f);
+}
+
 /* The fall-through address of the block executed last. */
 static uint64_t fallthrough;
 
 struct block {
     uint64_t start, end;
+    uint64_t *branch_slot; /* the profile slot of the block's last instruction */
 };
+
+/* The block that ran last (a taken branch out of it is charged to its end). */
+static const struct block *last_block;
 
 static void on_block(unsigned int vcpu_index, void *userdata)
 {
@@ -397,13 +438,18 @@ static void on_block(unsigned int vcpu_index, void *userdata)
     (void)vcpu_index;
     if (b->start != fallthrough) {
         cycles += refill;
+        if (last_block != NULL) {
+            *last_block->branch_slot += refill;
+        }
     }
     fallthrough = b->end;
+    last_block = b;
     if (wait_states != 0 && b->start >= flash_low && b->start < flash_high) {
         for (uint64_t a = b->start - b->start % icache.line_bytes; a < b->end;
              a += icache.line_bytes) {
             if (cache_miss(&icache, a)) {
                 cycles += wait_states;
+                *profile_slot(a < b->start ? b->start : a) += wait_states;
             }
         }
     }
@@ -413,10 +459,10 @@ static void on_load(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64_
                     void *userdata)
 {
     (void)vcpu_index;
-    (void)userdata;
     if (!qemu_plugin_mem_is_store(info) && vaddr >= flash_low && vaddr < flash_high
         && cache_miss(&dcache, vaddr)) {
         cycles += wait_states;
+        *(uint64_t *)userdata += wait_states;
     }
 }
 
@@ -428,6 +474,11 @@ static void on_event(unsigned int vcpu_index, void *userdata)
         starts++;
         started_at = count;
         started_cycles = cycles;
+        if (profile_count != NULL) {
+            size_t n = (size_t)((profile_high - profile_low) / 2);
+            memset(profile_count, 0, n * sizeof *profile_count);
+            memset(profile_cycles, 0, n * sizeof *profile_cycles);
+        }
         n_layers = 0;
         layer_open = 0;
         counting = 1;
@@ -462,6 +513,9 @@ static void on_event(unsigned int vcpu_index, void *userdata)
                 }
                 fprintf(f, "layers %d\nstarts %d\n", n_layers, starts);
                 fclose(f);
+            }
+            if (profile_count != NULL) {
+                write_profile();
             }
         }
         break;
@@ -552,9 +606,16 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         bool paired;
         uint64_t cost = static_cost(&info, have_prev ? &prev_info : NULL, &paired, prev_paired);
         b->end = pc + size;
+        b->branch_slot = profile_slot(pc);
         qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &count, 1);
         qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &cycles,
                                                    cost);
+        if (profile_count != NULL && pc >= profile_low && pc < profile_high) {
+            qemu_plugin_register_vcpu_insn_exec_inline(
+                insn, QEMU_PLUGIN_INLINE_ADD_U64, &profile_count[(pc - profile_low) / 2], 1);
+            qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64,
+                                                       profile_slot(pc), cost);
+        }
         /* QEMU 7.2 calls no callback filtered to QEMU_PLUGIN_MEM_R: take both and
          * keep the loads. */
         if (wait_states != 0 && (info.cls == C_LOAD || info.cls == C_LOAD_STORE_DOUBLE
@@ -562,7 +623,7 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
                                  || info.cls == C_TABLE_BRANCH || info.cls == C_FP_LOAD_STORE
                                  || info.cls == C_FP_LOAD_STORE_MULTIPLE)) {
             qemu_plugin_register_vcpu_mem_cb(insn, on_load, QEMU_PLUGIN_CB_NO_REGS,
-                                             QEMU_PLUGIN_MEM_RW, NULL);
+                                             QEMU_PLUGIN_MEM_RW, profile_slot(pc));
         }
         if (ev != 0) {
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_event, QEMU_PLUGIN_CB_NO_REGS,
@@ -646,6 +707,14 @@ static int read_config(const char *path)
             ok = set_cache(&icache, a, b) == 0;
         } else if (strcmp(key, "dcache") == 0 && sscanf(line, "dcache %llu %llu", &a, &b) == 2) {
             ok = set_cache(&dcache, a, b) == 0;
+        } else if (strcmp(key, "profile") == 0
+                   && sscanf(line, "profile %llx %llx %4095[^\n]", &a, &b, profile_path) == 3
+                   && a < b && b - a <= (1u << 24)) {
+            profile_low = a;
+            profile_high = b;
+            profile_count = calloc((size_t)((b - a) / 2), sizeof *profile_count);
+            profile_cycles = calloc((size_t)((b - a) / 2), sizeof *profile_cycles);
+            ok = profile_count != NULL && profile_cycles != NULL;
         } else {
             ok = 0;
         }
