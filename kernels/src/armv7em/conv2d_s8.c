@@ -552,6 +552,17 @@ static void widen_rows(const conv_shape *sh, const int8_t *input, int32_t batch,
     }
 }
 
+/* Whether the window of output pixel (oy, ox) lies inside the image with
+ * each of its rows one contiguous run of the input (kw == 1 or dilation_w 1). */
+static inline int inside_rows(const conv_shape *sh, int32_t oy, int32_t ox)
+{
+    const te_conv_params *p = sh->params;
+    const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+    return (sh->filter->w == 1 || p->dilation_w == 1) && y0 >= 0 && x0 >= 0 &&
+           y0 + (sh->filter->h - 1) * p->dilation_h < sh->in->h &&
+           x0 + (sh->filter->w - 1) * p->dilation_w < sh->in->w;
+}
+
 /* The output pixel after (batch, oy, ox) in raster order */
 static inline void next_pixel(int32_t *batch, int32_t *oy, int32_t *ox, int32_t oh, int32_t ow)
 {
@@ -601,6 +612,19 @@ static void conv_columns(const conv_shape *sh, const block_job *job, const int8_
                 widen(cols, j, input + (first + te_min_s32(j, count - 1)) * k, k, off2, pad);
             } else if (rows_aligned) {
                 widen_rows(sh, input, batch, oy, ox, cols, j, off2, pad, window);
+            } else if (inside_rows(sh, oy, ox)) {
+                /* the common case of a few input channels (a first layer): the
+                 * window's rows copied whole, then widened as groups */
+                const int32_t run = sh->filter->w * sh->in->c;
+                const int32_t row_step = p->dilation_h * sh->in->w * sh->in->c;
+                const int8_t *row = input + ((batch * sh->in->h + oy * p->stride_h - p->pad_h)
+                                             * sh->in->w + ox * p->stride_w - p->pad_w)
+                                            * sh->in->c;
+                int32_t ky;
+                for (ky = 0; ky < sh->filter->h; ky++, row += row_step) {
+                    copy_run(window + ky * run, row, run);
+                }
+                widen_groups(cols + 2 * j, window, k4 / 4, off2);
             } else {
                 const int8_t *src = window_of(sh, input, batch, oy, ox, pad, window);
                 widen(cols, j, src, src == window ? k4 : k, off2, pad);
