@@ -563,6 +563,29 @@ static inline int inside_rows(const conv_shape *sh, int32_t oy, int32_t ox)
            x0 + (sh->filter->w - 1) * p->dilation_w < sh->in->w;
 }
 
+/* The columns of a block of count (<= 4) consecutive output pixels of one
+ * row whose windows lie inside the image with contiguous rows, the first
+ * window's corner at in: each window's rows copied whole into window (k4
+ * bytes, pad past k), then widened as groups. A short block repeats its last
+ * pixel. */
+__attribute__((noinline)) static void window_rows_block(const conv_shape *sh, const int8_t *in,
+                                                       int32_t count, int32_t off2, int32_t k4,
+                                                       int8_t *window, int32_t *cols)
+{
+    const te_conv_params *p = sh->params;
+    const int32_t run = sh->filter->w * sh->in->c, kh = sh->filter->h;
+    const int32_t row_step = p->dilation_h * sh->in->w * sh->in->c;
+    const int32_t pixel_step = p->stride_w * sh->in->c;
+    int32_t j, ky;
+    for (j = 0; j < TE_DSP_BLOCK; j++) {
+        const int8_t *row = in + te_min_s32(j, count - 1) * pixel_step;
+        for (ky = 0; ky < kh; ky++, row += row_step) {
+            copy_run(window + ky * run, row, run);
+        }
+        widen_groups(cols + 2 * j, window, k4 / 4, off2);
+    }
+}
+
 /* The output pixel after (batch, oy, ox) in raster order */
 static inline void next_pixel(int32_t *batch, int32_t *oy, int32_t *ox, int32_t oh, int32_t ow)
 {
@@ -605,32 +628,31 @@ static void conv_columns(const conv_shape *sh, const block_job *job, const int8_
     for (first = 0; first < pixels; first += TE_DSP_BLOCK) {
         const int32_t count = te_min_s32(TE_DSP_BLOCK, pixels - first);
         int32_t j;
-        for (j = 0; j < TE_DSP_BLOCK; j++) {
-            /* a short last block repeats its last pixel */
-            if (pointwise) {
-                /* pixels are consecutive C_in runs of the input */
-                widen(cols, j, input + (first + te_min_s32(j, count - 1)) * k, k, off2, pad);
-            } else if (rows_aligned) {
-                widen_rows(sh, input, batch, oy, ox, cols, j, off2, pad, window);
-            } else if (inside_rows(sh, oy, ox)) {
-                /* the common case of a few input channels (a first layer): the
-                 * window's rows copied whole, then widened as groups */
-                const int32_t run = sh->filter->w * sh->in->c;
-                const int32_t row_step = p->dilation_h * sh->in->w * sh->in->c;
-                const int8_t *row = input + ((batch * sh->in->h + oy * p->stride_h - p->pad_h)
-                                             * sh->in->w + ox * p->stride_w - p->pad_w)
-                                            * sh->in->c;
-                int32_t ky;
-                for (ky = 0; ky < sh->filter->h; ky++, row += row_step) {
-                    copy_run(window + ky * run, row, run);
+        if (!pointwise && !rows_aligned && ox + count <= ow && inside_rows(sh, oy, ox) &&
+            inside_rows(sh, oy, ox + count - 1)) {
+            /* the common case of a few input channels (a first layer): the whole
+             * block in one output row, inside the image */
+            window_rows_block(sh, input + ((batch * sh->in->h + oy * p->stride_h - p->pad_h)
+                                           * sh->in->w + ox * p->stride_w - p->pad_w)
+                                          * sh->in->c,
+                              count, off2, k4, window, cols);
+            ox += count - 1;
+        } else {
+            for (j = 0; j < TE_DSP_BLOCK; j++) {
+                /* a short last block repeats its last pixel */
+                if (pointwise) {
+                    /* pixels are consecutive C_in runs of the input */
+                    widen(cols, j, input + (first + te_min_s32(j, count - 1)) * k, k, off2,
+                          pad);
+                } else if (rows_aligned) {
+                    widen_rows(sh, input, batch, oy, ox, cols, j, off2, pad, window);
+                } else {
+                    const int8_t *src = window_of(sh, input, batch, oy, ox, pad, window);
+                    widen(cols, j, src, src == window ? k4 : k, off2, pad);
                 }
-                widen_groups(cols + 2 * j, window, k4 / 4, off2);
-            } else {
-                const int8_t *src = window_of(sh, input, batch, oy, ox, pad, window);
-                widen(cols, j, src, src == window ? k4 : k, off2, pad);
-            }
-            if (j + 1 < count) {
-                next_pixel(&batch, &oy, &ox, oh, ow);
+                if (j + 1 < count) {
+                    next_pixel(&batch, &oy, &ox, oh, ow);
+                }
             }
         }
         block_outputs(job, cols, output + first * cout, count);
