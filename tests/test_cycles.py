@@ -3,7 +3,7 @@ Thumb-2 sequences whose cost the core's Technical Reference Manual states. Each 
 runs between the two marker functions of a minimal firmware under QEMU; its cost is the
 count with the sequence minus the count of the same firmware with an empty sequence, and
 must equal the formula computed here from the TRM's numbers (Cortex-M4 TRM table 3-1 and
-"Load/store timings"; Cortex-M3 TRM table 3-1)."""
+"Load/store timings"; Cortex-M3 and Cortex-M0+ TRMs, table 3-1)."""
 from __future__ import annotations
 
 import shutil
@@ -27,7 +27,8 @@ pytestmark = pytest.mark.skipif(
 LOAD, PIPELINED, STORE, ALU, DIV_WORST = 2, 1, 2, 1, 12
 P4 = CORE_TIMINGS["cortex-m4"].refill
 
-CPU_FLAGS = {"cortex-m3": ["-mcpu=cortex-m3"],
+CPU_FLAGS = {"cortex-m0plus": ["-mcpu=cortex-m0plus"],
+             "cortex-m3": ["-mcpu=cortex-m3"],
              "cortex-m4": ["-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"],
              "cortex-m7": ["-mcpu=cortex-m7", "-mfpu=fpv5-d16", "-mfloat-abi=hard"]}
 
@@ -108,7 +109,7 @@ def cycles_of(tmp_path, sequence: str, target: str = "cortex-m4", wait_states: i
     board = BOARDS[target]
     work = tmp_path / f"fw{len(list(tmp_path.iterdir()))}"
     work.mkdir()
-    fpu = ENABLE_FPU if target != "cortex-m3" else ""
+    fpu = ENABLE_FPU if target not in ("cortex-m0plus", "cortex-m3") else ""
     (work / "seq.S").write_text(HARNESS.format(sequence=sequence, table=table, fpu=fpu))
     context = {"version": __version__, "board": board.machine,
                "flash_origin": board.flash_origin, "flash_bytes": board.flash_bytes,
@@ -233,6 +234,24 @@ def test_cortex_m3_multiplies(tmp_path):
     assert cost(tmp_path, lines("mla r1, r2, r3, r1"), target="cortex-m3") == 2
     assert cost(tmp_path, lines("smull r1, r2, r3, r4", "umlal r1, r2, r3, r4"),
                 target="cortex-m3") == 5 + 7
+
+
+def test_cortex_m0plus(tmp_path):
+    """Cortex-M0+ TRM table 3-1 (ARMv6-M code, run on QEMU's Cortex-M3 model): loads and
+    stores 2 cycles, never pipelined, no address interlock; LDM/STM/PUSH/POP 1 + N; MULS 1;
+    a taken branch 2, one not taken 1."""
+    m0 = {"target": "cortex-m0plus"}
+    n = 6
+    loads = [f"ldr r{1 + i % 6}, [r0, #{4 * i}]" for i in range(n)]
+    assert cost(tmp_path, lines(*loads), **m0) == n * 2
+    assert cost(tmp_path, lines("str r1, [r0]", "ldr r2, [r0, #4]"), **m0) == 2 + 2
+    assert cost(tmp_path, lines("adds r1, r0, #4", "ldr r2, [r1]"), **m0) == 1 + 2
+    assert cost(tmp_path, lines("ldm r0!, {r1, r2, r3}"), **m0) == 1 + 3
+    assert cost(tmp_path, lines("push {r4-r7}", "pop {r4-r7}"), **m0) == 2 * (1 + 4)
+    assert cost(tmp_path, lines("muls r1, r2, r1", "lsls r3, r3, #2"), **m0) == 1 + 1
+    assert cost(tmp_path, lines("b 1f", "nop", "1:"), **m0) == 2
+    assert cost(tmp_path, lines("cmp r0, r0", "bne 1f", "nop", "1:"), **m0) == 1 + 1 + 1
+    assert cost(tmp_path, lines("cmp r0, r0", "beq 1f", "nop", "1:"), **m0) == 1 + 2
 
 
 def test_cortex_m7_pairs_single_cycle_instructions(tmp_path):

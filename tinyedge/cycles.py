@@ -61,7 +61,17 @@ CORTEX_M7 = CoreTimings(
     refill=1, pipelined_saving=0, address_interlock=0, dual_issue=True,
     notes="coarse Cortex-M7 model (dual issue without dependency checks)")
 
-CORE_TIMINGS = {t.core: t for t in (CORTEX_M3, CORTEX_M4, CORTEX_M7)}
+# Cortex-M0+ TRM (ARM DDI 0484), table 3-1: a two-stage pipeline; loads and stores take
+# 2 cycles and never pipeline, LDM/STM/PUSH/POP 1 + N, MULS 1 (the single-cycle
+# multiplier most parts have; 32 with the small one), a taken branch 2 (P = 1). BL (3)
+# and POP {.., PC} (3 + N) come out one cycle short. ARMv6-M has no divide, long
+# multiply, DSP or FPU instruction, so the other classes never occur.
+CORTEX_M0PLUS = CoreTimings(
+    "cortex-m0plus", {**CORTEX_M3.costs, "load": 2, "store": 2, "mul": 1},
+    refill=1, pipelined_saving=0, address_interlock=0,
+    notes="Cortex-M0+ TRM timings")
+
+CORE_TIMINGS = {t.core: t for t in (CORTEX_M0PLUS, CORTEX_M3, CORTEX_M4, CORTEX_M7)}
 
 
 @dataclass(frozen=True)
