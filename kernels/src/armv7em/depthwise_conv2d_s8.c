@@ -195,6 +195,65 @@ static inline void quad_window3(const dw_taps *taps, const int8_t *x_p, const in
     a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
 }
 
+/* One tap of a border pixel's rows below: TE_DW_TAP3 with the input offset
+ * (off2, in both halfwords) added to the widened input. */
+#define TE_DW_TAP_OFF(XADDR, FADDR)                      \
+    "ldr %[x], " XADDR "\n\t"                           \
+    "ldr %[f], " FADDR "\n\t"                           \
+    "sxtb16 %[xe], %[x]\n\t"                            \
+    "sxtb16 %[x], %[x], ror #8\n\t"                     \
+    "sadd16 %[xe], %[xe], %[off2]\n\t"                  \
+    "sadd16 %[x], %[x], %[off2]\n\t"                    \
+    "sxtb16 %[fe], %[f]\n\t"                            \
+    "sxtb16 %[f], %[f], ror #8\n\t"                     \
+    "smlabb %[a0], %[xe], %[fe], %[a0]\n\t"             \
+    "smlatt %[a2], %[xe], %[fe], %[a2]\n\t"             \
+    "smlabb %[a1], %[x], %[f], %[a1]\n\t"               \
+    "smlatt %[a3], %[x], %[f], %[a3]\n\t"
+
+/* The row loop of a window whose rows have a fixed number of taps (TAPS, the
+ * unrolled taps of one row), dilation_w 1, the offset added: the windows of
+ * border pixels, cut to 2 or 3 taps a row. */
+#define TE_DW_ROWS_OFF(TAPS)                                                     \
+    const int8_t *const f_end = f_p + taps->rows * taps->w_row;                  \
+    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];                           \
+    int32_t x, f, xe, fe;                                                        \
+    __asm__ volatile(                                                            \
+        "1:\n\t"                                                                 \
+        TAPS                                                                     \
+        "ldr %[xe], %[inrow]\n\t"                                                \
+        "add %[xp], %[xp], %[xe]\n\t"                                            \
+        "ldr %[xe], %[wrow]\n\t"                                                 \
+        "add %[fp], %[fp], %[xe]\n\t"                                            \
+        "ldr %[xe], %[end]\n\t"                                                  \
+        "cmp %[fp], %[xe]\n\t"                                                   \
+        "bne 1b\n\t"                                                             \
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),           \
+          [xp] "+r"(x_p), [fp] "+r"(f_p),                                        \
+          [x] "=&r"(x), [f] "=&r"(f), [xe] "=&r"(xe), [fe] "=&r"(fe)            \
+        : [ch] "r"(taps->ch), [off2] "r"(off2),                                 \
+          [inrow] "m"(taps->in_row), [wrow] "m"(taps->w_row), [end] "m"(f_end)  \
+        : "cc", "memory");                                                       \
+    a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
+
+static inline void quad_window2_off(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
+                                    int32_t off2, int32_t *a)
+{
+    TE_DW_ROWS_OFF(TE_DW_TAP_OFF("[%[xp]]", "[%[fp]]")
+                   TE_DW_TAP_OFF("[%[xp], %[ch]]", "[%[fp], %[ch]]"))
+}
+
+static inline void quad_window3_off(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
+                                    int32_t off2, int32_t *a)
+{
+    TE_DW_ROWS_OFF(TE_DW_TAP_OFF("[%[xp]]", "[%[fp]]")
+                   TE_DW_TAP_OFF("[%[xp], %[ch]]", "[%[fp], %[ch]]")
+                   TE_DW_TAP_OFF("[%[xp], %[ch], lsl #1]", "[%[fp], %[ch], lsl #1]"))
+}
+
+#undef TE_DW_ROWS_OFF
+#undef TE_DW_TAP_OFF
+
 /* A 3x3 window (the folded case of 3x3 kernels): quad_window3 without its row
  * loop, the input row step in a register and the weights' (3 * ch) added; the
  * sums start from start[0..3] and go to a[0..3]. Scalar arguments: the
@@ -259,6 +318,18 @@ static void quad_window3(const dw_taps *taps, const int8_t *x_p, const int8_t *f
     quad_window(taps, x_p, f_p, 0, a);
 }
 
+static void quad_window2_off(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
+                             int32_t off2, int32_t *a)
+{
+    quad_window(taps, x_p, f_p, off2, a);
+}
+
+static void quad_window3_off(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
+                             int32_t off2, int32_t *a)
+{
+    quad_window(taps, x_p, f_p, off2, a);
+}
+
 static void quad_window3x3(const int8_t *x_p, const int8_t *f_p, int32_t ch, int32_t in_row,
                            const int32_t *start, int32_t *a)
 {
@@ -291,10 +362,15 @@ __attribute__((noinline)) static void quads_dot(const dw_taps *taps, int32_t qua
         return;
     }
     for (q = 0; q < quads; q++) {
+        const int8_t *in = taps->in + 4 * q, *w = taps->w + 4 * q;
         if (off2 == 0 && taps->cols == 3) {
-            quad_window3(taps, taps->in + 4 * q, taps->w + 4 * q, acc + 4 * q);
+            quad_window3(taps, in, w, acc + 4 * q);
+        } else if (taps->cols == 3) {
+            quad_window3_off(taps, in, w, off2, acc + 4 * q);
+        } else if (taps->cols == 2) {
+            quad_window2_off(taps, in, w, off2, acc + 4 * q);
         } else {
-            quad_window(taps, taps->in + 4 * q, taps->w + 4 * q, off2, acc + 4 * q);
+            quad_window(taps, in, w, off2, acc + 4 * q);
         }
     }
 }
