@@ -94,23 +94,23 @@ typedef struct {
 } dw_taps;
 
 /* The inner loops are asm (C at -O0, TE_DSP_ASM): GCC spills the four
- * accumulators of the C version. Both take a window of rows x cols >= 1 x 1
+ * accumulators of the C version. They take a window of rows x cols >= 1 x 1
  * taps for 4 channels (taps->in and taps->w already point at the first tap of
- * the first channel) and add the sums to a[0..3]. */
+ * the first channel) and leave start[0..3] plus the sums in a[0..3]. */
 
 #if TE_DSP_ASM
 /* Any window with dilation_w 1 (the input and weight steps between the taps
  * of a row are both ch); off2 (the input offset in both halfwords, 0 when
  * folded) is added to the widened input. */
 static inline void quad_window(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
-                               int32_t off2, int32_t *a)
+                               int32_t off2, const int32_t *start, int32_t *a)
 {
     const int32_t in_skip = taps->in_row - taps->cols * taps->ch;
     const int32_t w_skip = taps->w_row - taps->cols * taps->ch;
     const int32_t row_bytes = taps->cols * taps->ch;
     const int8_t *const f_end = f_p + taps->rows * taps->w_row;
     const int8_t *row_end;
-    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
     int32_t x, f, xe, fe;
     __asm__ volatile(
         "2:\n\t"
@@ -169,10 +169,10 @@ static inline void quad_window(const dw_taps *taps, const int8_t *x_p, const int
 /* Rows of exactly 3 taps (3x3 kernels), dilation_w 1, offset folded:
  * unrolled, the taps addressed from the row start. */
 static inline void quad_window3(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
-                                int32_t *a)
+                                const int32_t *start, int32_t *a)
 {
     const int8_t *const f_end = f_p + taps->rows * taps->w_row;
-    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
     int32_t x, f, xe, fe;
     __asm__ volatile(
         "1:\n\t"
@@ -216,7 +216,7 @@ static inline void quad_window3(const dw_taps *taps, const int8_t *x_p, const in
  * border pixels, cut to 2 or 3 taps a row. */
 #define TE_DW_ROWS_OFF(TAPS)                                                     \
     const int8_t *const f_end = f_p + taps->rows * taps->w_row;                  \
-    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];                           \
+    int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];           \
     int32_t x, f, xe, fe;                                                        \
     __asm__ volatile(                                                            \
         "1:\n\t"                                                                 \
@@ -237,14 +237,14 @@ static inline void quad_window3(const dw_taps *taps, const int8_t *x_p, const in
     a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
 
 static inline void quad_window2_off(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
-                                    int32_t off2, int32_t *a)
+                                    int32_t off2, const int32_t *start, int32_t *a)
 {
     TE_DW_ROWS_OFF(TE_DW_TAP_OFF("[%[xp]]", "[%[fp]]")
                    TE_DW_TAP_OFF("[%[xp], %[ch]]", "[%[fp], %[ch]]"))
 }
 
 static inline void quad_window3_off(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
-                                    int32_t off2, int32_t *a)
+                                    int32_t off2, const int32_t *start, int32_t *a)
 {
     TE_DW_ROWS_OFF(TE_DW_TAP_OFF("[%[xp]]", "[%[fp]]")
                    TE_DW_TAP_OFF("[%[xp], %[ch]]", "[%[fp], %[ch]]")
@@ -295,9 +295,10 @@ __attribute__((always_inline)) static inline void quad_window3x3(const int8_t *x
 #else
 
 static void quad_window(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
-                        int32_t off2, int32_t *a)
+                        int32_t off2, const int32_t *start, int32_t *a)
 {
     int32_t r, t;
+    memcpy(a, start, 4 * sizeof *a);
     for (r = 0; r < taps->rows; r++) {
         const int8_t *x_r = x_p + r * taps->in_row, *f_r = f_p + r * taps->w_row;
         for (t = 0; t < taps->cols; t++) {
@@ -313,21 +314,22 @@ static void quad_window(const dw_taps *taps, const int8_t *x_p, const int8_t *f_
     }
 }
 
-static void quad_window3(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p, int32_t *a)
+static void quad_window3(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
+                         const int32_t *start, int32_t *a)
 {
-    quad_window(taps, x_p, f_p, 0, a);
+    quad_window(taps, x_p, f_p, 0, start, a);
 }
 
 static void quad_window2_off(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
-                             int32_t off2, int32_t *a)
+                             int32_t off2, const int32_t *start, int32_t *a)
 {
-    quad_window(taps, x_p, f_p, off2, a);
+    quad_window(taps, x_p, f_p, off2, start, a);
 }
 
 static void quad_window3_off(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
-                             int32_t off2, int32_t *a)
+                             int32_t off2, const int32_t *start, int32_t *a)
 {
-    quad_window(taps, x_p, f_p, off2, a);
+    quad_window(taps, x_p, f_p, off2, start, a);
 }
 
 static void quad_window3x3(const int8_t *x_p, const int8_t *f_p, int32_t ch, int32_t in_row,
@@ -338,8 +340,7 @@ static void quad_window3x3(const int8_t *x_p, const int8_t *f_p, int32_t ch, int
     taps.in_row = in_row;
     taps.w_row = 3 * ch;
     taps.ch = ch;
-    memcpy(a, start, 4 * sizeof *a);
-    quad_window(&taps, x_p, f_p, 0, a);
+    quad_window(&taps, x_p, f_p, 0, start, a);
 }
 
 #endif
@@ -352,25 +353,27 @@ __attribute__((noinline)) static void quads_dot(const dw_taps *taps, int32_t qua
                                                 int32_t off2, const int32_t *start,
                                                 int32_t *acc)
 {
+    static const int32_t zeros[4] = {0, 0, 0, 0};
     int32_t q;
-    if (start != NULL) {
-        memcpy(acc, start, (size_t)quads * 4 * sizeof *acc);
-    } else {
-        memset(acc, 0, (size_t)quads * 4 * sizeof *acc);
-    }
     if (taps->rows < 1 || taps->cols < 1) {
+        if (start != NULL) {
+            memcpy(acc, start, (size_t)quads * 4 * sizeof *acc);
+        } else {
+            memset(acc, 0, (size_t)quads * 4 * sizeof *acc);
+        }
         return;
     }
     for (q = 0; q < quads; q++) {
         const int8_t *in = taps->in + 4 * q, *w = taps->w + 4 * q;
+        const int32_t *s = start != NULL ? start + 4 * q : zeros;
         if (off2 == 0 && taps->cols == 3) {
-            quad_window3(taps, in, w, acc + 4 * q);
+            quad_window3(taps, in, w, s, acc + 4 * q);
         } else if (taps->cols == 3) {
-            quad_window3_off(taps, in, w, off2, acc + 4 * q);
+            quad_window3_off(taps, in, w, off2, s, acc + 4 * q);
         } else if (taps->cols == 2) {
-            quad_window2_off(taps, in, w, off2, acc + 4 * q);
+            quad_window2_off(taps, in, w, off2, s, acc + 4 * q);
         } else {
-            quad_window(taps, in, w, off2, acc + 4 * q);
+            quad_window(taps, in, w, off2, s, acc + 4 * q);
         }
     }
 }
