@@ -411,10 +411,6 @@ static void widen(int32_t *cols, int32_t slot, const int8_t *src, int32_t k, int
     }
 }
 
-/* Stops GCC from turning copy_run and fill_run into memcpy and memset calls
- * (-ftree-loop-distribute-patterns), which cost more than these short runs. */
-#define TE_DSP_NOT_A_LIBRARY_CALL() __asm__ volatile("")
-
 /* dst[i] = src[i], i < n: word moves (unaligned LDR/STR) for the short runs
  * of a window, where a library call would cost more than the copy. */
 static inline void copy_run(int8_t *dst, const int8_t *src, int32_t n)

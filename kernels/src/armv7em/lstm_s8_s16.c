@@ -15,19 +15,6 @@ static void gate_sums_dsp(const te_lstm_params *p, int g, const int8_t *x, const
 #define TE_LSTM_GATE_SUMS gate_sums_dsp
 #include "../ref/lstm_s8_s16.c"
 
-/* acc[u] += the dot products of rows r0 + u (u < 4) of the n-wide matrix w
- * with v */
-static void dot_4_rows(const int8_t *v, const int8_t *w, int32_t n, int32_t acc[4])
-{
-    const int32_t quads = n / 4;
-    int32_t u;
-    te_dsp_dot_4_rows(v, w, n, quads, 0, acc);
-    for (u = 0; u < 4 && n > 4 * quads; u++) {
-        acc[u] = te_dsp_dot_row(v + 4 * quads, w + u * n + 4 * quads, n - 4 * quads, 0,
-                                acc[u]);
-    }
-}
-
 static void gate_sums_dsp(const te_lstm_params *p, int g, const int8_t *x, const int8_t *h,
                           const int8_t *const weights[8], const int32_t *bias, int16_t *sums)
 {
@@ -41,8 +28,8 @@ static void gate_sums_dsp(const te_lstm_params *p, int g, const int8_t *x, const
             from_input[u] = bias_in[j + u];
             from_hidden[u] = bias_h[j + u];
         }
-        dot_4_rows(x, weights[g] + (size_t)j * (size_t)n_in, n_in, from_input);
-        dot_4_rows(h, weights[4 + g] + (size_t)j * (size_t)units, units, from_hidden);
+        te_dsp_dot_4_full_rows(x, weights[g] + (size_t)j * (size_t)n_in, n_in, from_input);
+        te_dsp_dot_4_full_rows(h, weights[4 + g] + (size_t)j * (size_t)units, units, from_hidden);
         for (u = 0; u < 4; u++) {
             sums[j + u] = (int16_t)sat16(
                 rescale16(from_input[u], p->input_multiplier[g], p->input_shift[g]) +

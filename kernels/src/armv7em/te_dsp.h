@@ -251,4 +251,23 @@ static inline int32_t te_dsp_dot_row(const int8_t *in, const int8_t *w, int32_t 
     return acc;
 }
 
+/* acc[u] += the dot products of the rows u < 4 of the n-wide matrix w with
+ * v, whole rows (te_dsp_dot_4_rows, then the last n mod 4 values) */
+static inline void te_dsp_dot_4_full_rows(const int8_t *v, const int8_t *w, int32_t n,
+                                          int32_t acc[4])
+{
+    const int32_t quads = n / 4;
+    int32_t u;
+    te_dsp_dot_4_rows(v, w, n, quads, 0, acc);
+    for (u = 0; u < 4 && n > 4 * quads; u++) {
+        acc[u] = te_dsp_dot_row(v + 4 * quads, w + u * n + 4 * quads, n - 4 * quads, 0,
+                                acc[u]);
+    }
+}
+
+/* Stops GCC from turning a copy or fill loop into a memcpy, memmove or memset
+ * call (-ftree-loop-distribute-patterns), which costs more than these short
+ * runs or, for overlapping moves, falls back to bytes. */
+#define TE_DSP_NOT_A_LIBRARY_CALL() __asm__ volatile("")
+
 #endif /* TINYEDGE_TE_DSP_H */
