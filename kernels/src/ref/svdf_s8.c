@@ -20,21 +20,27 @@ static int params_ok(const te_svdf_params *p)
            p->output_shift >= -31 && p->output_shift <= 30;
 }
 
-/* The newest activation of filter f for one input row: the feature product
- * rescaled into the state's scale and saturated to [lo, hi], then plus the
- * state zero point. TFLite Micro adds the zero point after the clamp and
- * narrows the sum into the state, so the caller wraps it (store_wrapped). */
-static int32_t feature_value(const te_svdf_params *p, const int8_t *row,
-                             const int8_t *weights, int32_t f, int32_t lo, int32_t hi)
+/* The newest activation of a filter from its feature product (bias
+ * included): rescaled into the state's scale and saturated to [lo, hi], then
+ * plus the state zero point. TFLite Micro adds the zero point after the clamp
+ * and narrows the sum into the state, so the caller wraps it (store_wrapped). */
+static int32_t feature_value(const te_svdf_params *p, int32_t sum, int32_t lo, int32_t hi)
+{
+    const int32_t acc = te_mbqm(sum, p->feature_multiplier, p->feature_shift);
+    return te_clamp_s32(acc, lo, hi) + p->state_zero_point;
+}
+
+/* Filter f's feature product with one input row, plus its bias. */
+static int32_t feature_sum(const te_svdf_params *p, const int8_t *row, const int8_t *weights,
+                           int32_t f)
 {
     const int8_t *w = weights + (size_t)f * (size_t)p->input_size;
     uint32_t sum = (uint32_t)p->feature_bias[f];
-    int32_t acc, c;
+    int32_t c;
     for (c = 0; c < p->input_size; c++) {
         sum += (uint32_t)((int32_t)w[c] * (int32_t)row[c]);
     }
-    acc = te_mbqm(te_wrap_s32(sum), p->feature_multiplier, p->feature_shift);
-    return te_clamp_s32(acc, lo, hi) + p->state_zero_point;
+    return te_wrap_s32(sum);
 }
 
 /* One element of an int16 (wide) or int8 state or time-weight array. */
@@ -53,6 +59,49 @@ static void store_wrapped(void *base, size_t i, int wide, int32_t x)
     }
 }
 
+/* The hooks a per-target variant of this file may define before including it
+ * (kernels/src/armv7em/svdf_s8.c): shifting the state one element towards the
+ * front, every filter's newest activation into the state, and one filter's
+ * time product. */
+#ifndef TE_SVDF_SHIFT_STATE
+static void shift_state(void *state, size_t bytes, size_t element_bytes)
+{
+    memmove(state, (uint8_t *)state + element_bytes, bytes - element_bytes);
+}
+#define TE_SVDF_SHIFT_STATE shift_state
+#endif
+
+#ifndef TE_SVDF_FEATURES
+/* state[filter f's last element] = its newest activation, for every f */
+static void features(const te_svdf_params *p, const int8_t *row, const int8_t *weights,
+                     int32_t lo, int32_t hi, void *state, int wide)
+{
+    int32_t f;
+    for (f = 0; f < p->filters; f++) {
+        store_wrapped(state, (size_t)(f + 1) * (size_t)p->memory - 1u, wide,
+                      feature_value(p, feature_sum(p, row, weights, f), lo, hi));
+    }
+}
+#define TE_SVDF_FEATURES features
+#endif
+
+/* sum over m < memory of weights_time[m] * (state[m] - state_zero_point),
+ * wrapping, for one filter's rows of both */
+static uint32_t time_dot(const te_svdf_params *p, const void *weights_time, const void *state,
+                         int wide)
+{
+    uint32_t dot = 0;
+    int32_t m;
+    for (m = 0; m < p->memory; m++) {
+        dot += (uint32_t)(element(weights_time, (size_t)m, wide) *
+                          (element(state, (size_t)m, wide) - p->state_zero_point));
+    }
+    return dot;
+}
+#ifndef TE_SVDF_TIME_DOT
+#define TE_SVDF_TIME_DOT time_dot
+#endif
+
 static int8_t output_value(const te_svdf_params *p, int32_t acc)
 {
     acc = te_mbqm(acc, p->output_multiplier, p->output_shift);
@@ -66,7 +115,7 @@ static te_status svdf(const te_svdf_params *params, const int8_t *input,
 {
     const int32_t lo = wide ? -32768 : -128, hi = wide ? 32767 : 127;
     const size_t element_bytes = wide ? 2u : 1u;
-    int32_t b, f, m, u, units;
+    int32_t b, u, units;
     size_t total;
 
     if (params == NULL || input == NULL || weights_feature == NULL || weights_time == NULL ||
@@ -77,26 +126,21 @@ static te_status svdf(const te_svdf_params *params, const int8_t *input,
     /* The whole state moves one element towards the front (TFLite Micro
      * shifts across filter boundaries too); each filter's last is new. */
     total = (size_t)params->batches * (size_t)params->filters * (size_t)params->memory;
-    memmove(state, (uint8_t *)state + element_bytes, (total - 1u) * element_bytes);
+    TE_SVDF_SHIFT_STATE(state, total * element_bytes, element_bytes);
     units = params->filters / params->rank;
     for (b = 0; b < params->batches; b++) {
         const int8_t *row = input + (size_t)b * (size_t)params->input_size;
         const size_t batch_state = (size_t)b * (size_t)params->filters * (size_t)params->memory;
-        for (f = 0; f < params->filters; f++) {
-            store_wrapped(state, batch_state + (size_t)(f + 1) * (size_t)params->memory - 1u, wide,
-                          feature_value(params, row, weights_feature, f, lo, hi));
-        }
+        uint8_t *batch_state_at = (uint8_t *)state + batch_state * element_bytes;
+        TE_SVDF_FEATURES(params, row, weights_feature, lo, hi, batch_state_at, wide);
         for (u = 0; u < units; u++) {
             int32_t acc = bias != NULL ? bias[u] : 0;
             int32_t r;
             for (r = 0; r < params->rank; r++) {
                 const size_t filter = (size_t)(u * params->rank + r) * (size_t)params->memory;
-                uint32_t dot = 0;
-                for (m = 0; m < params->memory; m++) {
-                    dot += (uint32_t)(element(weights_time, filter + (size_t)m, wide) *
-                                      (element(state, batch_state + filter + (size_t)m, wide) -
-                                       params->state_zero_point));
-                }
+                const uint32_t dot = TE_SVDF_TIME_DOT(
+                    params, (const uint8_t *)weights_time + filter * element_bytes,
+                    batch_state_at + filter * element_bytes, wide);
                 acc = te_add_wrap_s32(acc, te_wrap_s32(dot));
             }
             output[(size_t)b * (size_t)units + (size_t)u] = output_value(params, acc);
