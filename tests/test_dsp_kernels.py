@@ -27,9 +27,10 @@ pytestmark = pytest.mark.skipif(
 ALL_KERNELS = {"conv": ("conv2d_s8.c", "te_conv2d_s8"),
                "depthwise": ("depthwise_conv2d_s8.c", "te_depthwise_conv2d_s8"),
                "fc": ("fully_connected_s8.c", "te_fully_connected_s8"),
-               "lstm": ("lstm_s8_s16.c", "te_lstm_s8_s16")}
+               "lstm": ("lstm_s8_s16.c", "te_lstm_s8_s16"),
+               "svdf": ("svdf_s8.c", "te_svdf_s8_s16")}
 # Other functions a kernel's reference file defines, renamed with it.
-ALSO_DEFINED = {"lstm": ("te_sigmoid_s16", "te_tanh_s16")}
+ALSO_DEFINED = {"lstm": ("te_sigmoid_s16", "te_tanh_s16"), "svdf": ("te_svdf_s8_s8",)}
 # The kernels that have an ARMv7E-M variant.
 KERNELS = ALL_KERNELS
 CASES = 400
@@ -90,6 +91,10 @@ te_status ref_te_fully_connected_s8(const te_fc_params *, const te_requant *, co
                                     const int32_t *, const te_dims *, int8_t *);
 te_status ref_te_lstm_s8_s16(const te_lstm_params *, int16_t *, const int8_t *,
                              const int8_t *const[8], int8_t *, int16_t *, int8_t *);
+te_status ref_te_svdf_s8_s16(const te_svdf_params *, const int8_t *, const int8_t *,
+                             const int16_t *, const int32_t *, int16_t *, int8_t *);
+te_status ref_te_svdf_s8_s8(const te_svdf_params *, const int8_t *, const int8_t *,
+                            const int8_t *, const int32_t *, int8_t *, int8_t *);
 
 #define MAX_IN (2 * 12 * 12 * 72)
 #define MAX_FILTER (24 * 5 * 5 * 72)
@@ -638,6 +643,125 @@ static void lstm_case(int32_t index)
 }
 #endif
 
+#if TE_DSP_SVDF
+#define SVDF_MAX_FILTERS 36
+#define SVDF_MAX_INPUT 70
+#define SVDF_MAX_MEMORY 13
+
+static int8_t svdf_wf[SVDF_MAX_FILTERS * SVDF_MAX_INPUT];
+static int16_t svdf_wt[SVDF_MAX_FILTERS * SVDF_MAX_MEMORY];
+static int32_t svdf_fbias[SVDF_MAX_FILTERS];
+static int32_t svdf_bias[SVDF_MAX_FILTERS];
+static int16_t svdf_state[2][2 * SVDF_MAX_FILTERS * SVDF_MAX_MEMORY];
+static int8_t svdf_out[2][2 * SVDF_MAX_FILTERS];
+
+/* compare() on n bytes of the reference's and the variant's buffers */
+static void svdf_compare(const char *what, int32_t index, te_status a, te_status b,
+                         const void *ref, const void *opt, int32_t n)
+{
+    memset(out_ref, 0x5a, sizeof out_ref);
+    memset(out_opt, 0x5a, sizeof out_opt);
+    memcpy(out_ref, ref, (size_t)n);
+    memcpy(out_opt, opt, (size_t)n);
+    compare(what, index, a, b, n);
+}
+
+/* n values in [-3, 3] (precise) or fill's */
+static void fill_svdf(int8_t *v, int32_t n, int precise)
+{
+    int32_t i;
+    if (!precise) {
+        fill(v, n);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        v[i] = (int8_t)range(-3, 3);
+    }
+}
+
+/* A random SVDF, int16 or int8 state, run for a few invocations from the same
+ * state by both kernels (odd input, filter and memory sizes: the 4-filter
+ * blocks, the 4-value groups and the 2-step time products all have
+ * remainders). Half the cases use large values scaled so that most outputs
+ * land inside int8; the other half small values with scales of about 1, so
+ * that a product sum off by one changes the state or the output. */
+static void svdf_case(int32_t index)
+{
+    te_svdf_params p;
+    const int wide = range(0, 2) != 0, precise = range(0, 1);
+    const int32_t time_lim = precise ? 3 : wide ? 32767 : 127;
+    const int8_t *state8[2];
+    int32_t i, step, steps, units, n_state;
+    memset(&p, 0, sizeof p);
+    p.batches = range(1, 2);
+    p.input_size = range(0, 3) == 0 ? range(1, 7) : range(8, SVDF_MAX_INPUT);
+    p.rank = range(1, 3);
+    units = range(1, SVDF_MAX_FILTERS / p.rank);
+    p.filters = units * p.rank;
+    p.memory = range(1, SVDF_MAX_MEMORY);
+    p.state_zero_point = precise ? range(-3, 3)
+                         : wide ? (range(0, 1) ? 0 : range(-300, 300)) : range(-20, 20);
+    p.output_zero_point = range(-20, 20);
+    p.feature_multiplier = (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+    p.feature_shift = precise ? 0 : (wide ? 0 : -8) - 1 - half_log2(p.input_size) + range(-1, 1);
+    p.output_multiplier = (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+    p.output_shift = precise ? 0
+                     : (wide ? -22 : -9) - half_log2(p.memory * p.rank) + range(-1, 1);
+    fill_svdf(svdf_wf, p.filters * p.input_size, precise);
+    for (i = 0; i < p.filters * p.memory; i++) {
+        svdf_wt[i] = (int16_t)range(-time_lim, time_lim);
+    }
+    for (i = 0; i < p.filters; i++) {
+        svdf_fbias[i] = precise ? range(-20, 20)
+                        : range(0, 7) == 0 ? (int32_t)rnd() : range(-4000, 4000);
+        svdf_bias[i] = precise ? range(-20, 20)
+                       : range(0, 7) == 0 ? (int32_t)rnd() : range(-40000, 40000);
+    }
+    p.feature_bias = svdf_fbias;
+    n_state = p.batches * p.filters * p.memory;
+    for (i = 0; i < n_state; i++) {
+        svdf_state[0][i] = (int16_t)(p.state_zero_point +
+                                     (precise ? range(-3, 3) : wide ? range(-4096, 4096)
+                                                                    : range(-100, 100)));
+    }
+    if (!wide) {
+        /* the int8 state packed at the start of the buffer */
+        for (i = 0; i < n_state; i++) {
+            ((int8_t *)svdf_state[0])[i] = (int8_t)svdf_state[0][i];
+        }
+    }
+    memcpy(svdf_state[1], svdf_state[0], sizeof svdf_state[0]);
+    state8[0] = (const int8_t *)svdf_state[0];
+    state8[1] = (const int8_t *)svdf_state[1];
+    steps = range(1, 3);
+    for (step = 0; step < steps; step++) {
+        const int32_t *bias = range(0, 4) == 0 ? 0 : svdf_bias;
+        te_status a, b;
+        fill_svdf(in_buf, p.batches * p.input_size, precise);
+        memset(svdf_out, 0x5a, sizeof svdf_out);
+        if (wide) {
+            a = ref_te_svdf_s8_s16(&p, in_buf, svdf_wf, svdf_wt, bias, svdf_state[0],
+                                   svdf_out[0]);
+            b = te_svdf_s8_s16(&p, in_buf, svdf_wf, svdf_wt, bias, svdf_state[1], svdf_out[1]);
+        } else {
+            int8_t wt8[SVDF_MAX_FILTERS * SVDF_MAX_MEMORY];
+            for (i = 0; i < p.filters * p.memory; i++) {
+                wt8[i] = (int8_t)svdf_wt[i];
+            }
+            a = ref_te_svdf_s8_s8(&p, in_buf, svdf_wf, wt8, bias, (int8_t *)svdf_state[0],
+                                  svdf_out[0]);
+            b = te_svdf_s8_s8(&p, in_buf, svdf_wf, wt8, bias, (int8_t *)svdf_state[1],
+                              svdf_out[1]);
+        }
+        svdf_compare(wide ? "svdf16" : "svdf8", index, a, b, svdf_out[0], svdf_out[1],
+                     p.batches * units);
+        count_inside(p.batches * units, -128, 127);
+        svdf_compare(wide ? "svdf16_state" : "svdf8_state", index, TE_OK, TE_OK, state8[0],
+                     state8[1], n_state * (wide ? 2 : 1));
+    }
+}
+#endif
+
 int main(void)
 {
     int32_t i, cases = 0;
@@ -656,6 +780,10 @@ int main(void)
 #endif
 #if TE_DSP_LSTM
         lstm_case(i);
+        cases++;
+#endif
+#if TE_DSP_SVDF
+        svdf_case(i);
         cases++;
 #endif
     }
