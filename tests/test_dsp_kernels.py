@@ -556,6 +556,19 @@ static void fc_case(int32_t index)
 }
 #endif
 
+#if TE_DSP_LSTM || TE_DSP_SVDF
+/* compare() on n bytes of the reference's and the variant's own buffers */
+static void compare_buffers(const char *what, int32_t index, te_status a, te_status b,
+                            const void *ref, const void *opt, int32_t n)
+{
+    memset(out_ref, 0x5a, sizeof out_ref);
+    memset(out_opt, 0x5a, sizeof out_opt);
+    memcpy(out_ref, ref, (size_t)n);
+    memcpy(out_opt, opt, (size_t)n);
+    compare(what, index, a, b, n);
+}
+#endif
+
 #if TE_DSP_LSTM
 #define LSTM_MAX_UNITS 40
 #define LSTM_MAX_INPUT 70
@@ -567,17 +580,6 @@ static int8_t lstm_hidden[2][2 * LSTM_MAX_UNITS];
 static int16_t lstm_cell[2][2 * LSTM_MAX_UNITS];
 static int16_t lstm_scratch[3 * LSTM_MAX_UNITS];
 static int8_t lstm_out[2][LSTM_MAX_ROWS * LSTM_MAX_UNITS];
-
-/* compare() on n bytes of the reference's and the variant's buffers */
-static void lstm_compare(const char *what, int32_t index, te_status a, te_status b,
-                         const void *ref, const void *opt, int32_t n)
-{
-    memset(out_ref, 0x5a, sizeof out_ref);
-    memset(out_opt, 0x5a, sizeof out_opt);
-    memcpy(out_ref, ref, (size_t)n);
-    memcpy(out_opt, opt, (size_t)n);
-    compare(what, index, a, b, n);
-}
 
 /* A random LSTM over a short sequence (odd sizes, so that the 4-unit blocks
  * and the 4-value groups both have remainders), scaled so that most gate
@@ -634,12 +636,12 @@ static void lstm_case(int32_t index)
                            lstm_out[0]);
     b = te_lstm_s8_s16(&p, lstm_scratch, in_buf, w, lstm_hidden[1], lstm_cell[1],
                        lstm_out[1]);
-    lstm_compare("lstm", index, a, b, lstm_out[0], lstm_out[1], n_out);
+    compare_buffers("lstm", index, a, b, lstm_out[0], lstm_out[1], n_out);
     count_inside(n_out, -128, 127);
-    lstm_compare("lstm_hidden", index, TE_OK, TE_OK, lstm_hidden[0], lstm_hidden[1],
-                 (int32_t)sizeof lstm_hidden[0]);
-    lstm_compare("lstm_cell", index, TE_OK, TE_OK, lstm_cell[0], lstm_cell[1],
-                 (int32_t)sizeof lstm_cell[0]);
+    compare_buffers("lstm_hidden", index, TE_OK, TE_OK, lstm_hidden[0], lstm_hidden[1],
+                    (int32_t)sizeof lstm_hidden[0]);
+    compare_buffers("lstm_cell", index, TE_OK, TE_OK, lstm_cell[0], lstm_cell[1],
+                    (int32_t)sizeof lstm_cell[0]);
 }
 #endif
 
@@ -654,17 +656,6 @@ static int32_t svdf_fbias[SVDF_MAX_FILTERS];
 static int32_t svdf_bias[SVDF_MAX_FILTERS];
 static int16_t svdf_state[2][2 * SVDF_MAX_FILTERS * SVDF_MAX_MEMORY];
 static int8_t svdf_out[2][2 * SVDF_MAX_FILTERS];
-
-/* compare() on n bytes of the reference's and the variant's buffers */
-static void svdf_compare(const char *what, int32_t index, te_status a, te_status b,
-                         const void *ref, const void *opt, int32_t n)
-{
-    memset(out_ref, 0x5a, sizeof out_ref);
-    memset(out_opt, 0x5a, sizeof out_opt);
-    memcpy(out_ref, ref, (size_t)n);
-    memcpy(out_opt, opt, (size_t)n);
-    compare(what, index, a, b, n);
-}
 
 /* n values in [-3, 3] (precise) or fill's */
 static void fill_svdf(int8_t *v, int32_t n, int precise)
@@ -753,11 +744,11 @@ static void svdf_case(int32_t index)
             b = te_svdf_s8_s8(&p, in_buf, svdf_wf, wt8, bias, (int8_t *)svdf_state[1],
                               svdf_out[1]);
         }
-        svdf_compare(wide ? "svdf16" : "svdf8", index, a, b, svdf_out[0], svdf_out[1],
-                     p.batches * units);
+        compare_buffers(wide ? "svdf16" : "svdf8", index, a, b, svdf_out[0], svdf_out[1],
+                        p.batches * units);
         count_inside(p.batches * units, -128, 127);
-        svdf_compare(wide ? "svdf16_state" : "svdf8_state", index, TE_OK, TE_OK, state8[0],
-                     state8[1], n_state * (wide ? 2 : 1));
+        compare_buffers(wide ? "svdf16_state" : "svdf8_state", index, TE_OK, TE_OK,
+                        state8[0], state8[1], n_state * (wide ? 2 : 1));
     }
 }
 #endif

@@ -152,19 +152,28 @@ static inline void quad_window(const dw_taps *taps, const int8_t *x_p, const int
     a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
 }
 
-/* One tap of the 3-wide rows below: input at xp + k * ch, weights at
- * fp + k * ch (k = 0, 1, 2 through the address's shift). */
-#define TE_DW_TAP3(XADDR, FADDR)                         \
+/* One tap of 4 channels: input at XADDR, weights at FADDR, both widened,
+ * OFFSET (nothing, or TE_DW_ADD_OFFSET) applied to the widened input, and each
+ * channel's product added to its sum. */
+#define TE_DW_TAP(XADDR, FADDR, OFFSET)                  \
     "ldr %[x], " XADDR "\n\t"                           \
     "ldr %[f], " FADDR "\n\t"                           \
     "sxtb16 %[xe], %[x]\n\t"                            \
     "sxtb16 %[x], %[x], ror #8\n\t"                     \
+    OFFSET                                               \
     "sxtb16 %[fe], %[f]\n\t"                            \
     "sxtb16 %[f], %[f], ror #8\n\t"                     \
     "smlabb %[a0], %[xe], %[fe], %[a0]\n\t"             \
     "smlatt %[a2], %[xe], %[fe], %[a2]\n\t"             \
     "smlabb %[a1], %[x], %[f], %[a1]\n\t"               \
     "smlatt %[a3], %[x], %[f], %[a3]\n\t"
+#define TE_DW_ADD_OFFSET                                 \
+    "sadd16 %[xe], %[xe], %[off2]\n\t"                  \
+    "sadd16 %[x], %[x], %[off2]\n\t"
+
+/* One tap of the 3-wide rows below, offset folded: input at xp + k * ch,
+ * weights at fp + k * ch (k = 0, 1, 2 through the address's shift). */
+#define TE_DW_TAP3(XADDR, FADDR) TE_DW_TAP(XADDR, FADDR, "")
 
 /* Rows of exactly 3 taps (3x3 kernels), dilation_w 1, offset folded:
  * unrolled, the taps addressed from the row start. */
@@ -195,21 +204,9 @@ static inline void quad_window3(const dw_taps *taps, const int8_t *x_p, const in
     a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
 }
 
-/* One tap of a border pixel's rows below: TE_DW_TAP3 with the input offset
- * (off2, in both halfwords) added to the widened input. */
-#define TE_DW_TAP_OFF(XADDR, FADDR)                      \
-    "ldr %[x], " XADDR "\n\t"                           \
-    "ldr %[f], " FADDR "\n\t"                           \
-    "sxtb16 %[xe], %[x]\n\t"                            \
-    "sxtb16 %[x], %[x], ror #8\n\t"                     \
-    "sadd16 %[xe], %[xe], %[off2]\n\t"                  \
-    "sadd16 %[x], %[x], %[off2]\n\t"                    \
-    "sxtb16 %[fe], %[f]\n\t"                            \
-    "sxtb16 %[f], %[f], ror #8\n\t"                     \
-    "smlabb %[a0], %[xe], %[fe], %[a0]\n\t"             \
-    "smlatt %[a2], %[xe], %[fe], %[a2]\n\t"             \
-    "smlabb %[a1], %[x], %[f], %[a1]\n\t"               \
-    "smlatt %[a3], %[x], %[f], %[a3]\n\t"
+/* One tap of a border pixel's rows below: the input offset (off2, in both
+ * halfwords) added to the widened input. */
+#define TE_DW_TAP_OFF(XADDR, FADDR) TE_DW_TAP(XADDR, FADDR, TE_DW_ADD_OFFSET)
 
 /* The row loop of a window whose rows have a fixed number of taps (TAPS, the
  * unrolled taps of one row), dilation_w 1, the offset added: the windows of
@@ -291,6 +288,8 @@ __attribute__((always_inline)) static inline void quad_window3x3(const int8_t *x
 }
 
 #undef TE_DW_TAP3
+#undef TE_DW_ADD_OFFSET
+#undef TE_DW_TAP
 
 #else
 
