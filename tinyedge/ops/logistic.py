@@ -1,24 +1,25 @@
 """LOGISTIC and TANH: int8, TFLite's gemmlowp fixed-point functions on a Q4.27
-input; int16 (16x8), TFLite's interpolated sigmoid table."""
+input, evaluated at compile time for every int8 input into a 256-entry table
+(tinyedge.reference, which the kernel tests hold equal to te_logistic_s8 and
+te_tanh_s8); int16 (16x8), TFLite's interpolated sigmoid table."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from tinyedge import quant
-from tinyedge.ir import Node, OpKind
-from tinyedge.ops import CStruct, IntArg, KernelCall, StructArg, TensorArg, is_16x8, require, \
-    shape_text
+from tinyedge import quant, reference
+from tinyedge.ir import DType, Node, OpKind, Tensor
+from tinyedge.ops import IntArg, KernelCall, TensorArg, is_16x8, require, shape_text
 from tinyedge.ops.elementwise import check_unary, unary_overlap
 
-SUPPORT = ("int8; LOGISTIC output scale 1/256 and zero point -128, TANH output scale 1/128 and "
-           "zero point 0; int16 (16x8): zero points 0, output scale 2^-15")
+SUPPORT = ("int8 (a 256-byte table per layer, computed at compile time); LOGISTIC output scale "
+           "1/256 and zero point -128, TANH output scale 1/128 and zero point 0; int16 (16x8): "
+           "zero points 0, output scale 2^-15")
 
 INPUT_INTEGER_BITS = 4
 # Output quantization each kernel produces: (scale, zero point).
 OUTPUT_QUANT = {OpKind.LOGISTIC: (1.0 / 256, -128), OpKind.TANH: (1.0 / 128, 0)}
-FUNCTIONS = {OpKind.LOGISTIC: "te_logistic_s8", OpKind.TANH: "te_tanh_s8"}
 FUNCTIONS_INT16 = {OpKind.LOGISTIC: "te_logistic_tensor_s16", OpKind.TANH: "te_tanh_tensor_s16"}
 
 
@@ -94,13 +95,17 @@ def lower(node: Node, prefix: str) -> KernelCall:
             args=[IntArg(multiplier), IntArg(right_shift), IntArg(input_.size), TensorArg(input_),
                   TensorArg(output)],
             summary=f"{node.kind.name} {shape_text(input_)} int16")
-    struct = CStruct("te_sigmoid_params", f"{prefix}_params",
-                     list(params(input_.quant.scale, input_.quant.zero_point).items()))
+    # An int8 -> int8 function: its value at each of the 256 inputs, as a table
+    # (a few instructions per element instead of the fixed-point series).
+    evaluate = reference.logistic if node.kind == OpKind.LOGISTIC else reference.tanh
+    table = evaluate(np.arange(-128, 128), **params(input_.quant.scale,
+                                                     input_.quant.zero_point))
+    lut = Tensor(name=f"{prefix}_{node.kind.name.lower()}_table", shape=(256,),
+                 dtype=DType.INT8, data=table)
     return KernelCall(
-        function=FUNCTIONS[node.kind],
-        args=[StructArg(struct), IntArg(input_.size), TensorArg(input_), TensorArg(output)],
-        constants=[struct],
-        summary=f"{node.kind.name} {shape_text(input_)}")
+        function="te_lut_s8",
+        args=[TensorArg(lut), IntArg(input_.size), TensorArg(input_), TensorArg(output)],
+        summary=f"{node.kind.name} {shape_text(input_)} (table)")
 
 
 overlap = unary_overlap
