@@ -56,7 +56,7 @@ te_status te_fully_connected_s8(const te_fc_params *params, const te_requant *qu
     for (b = 0; b < batches; b++) {
         const int8_t *in_row = input + b * depth;
         int8_t *out_row = output + b * units;
-        const int32_t off = params->input_offset, quads = depth / 4;
+        const int32_t off = params->input_offset;
         const int32_t step = quant->count != 1;
         /* f_off * sum (in + off): the filter offset's share of every unit */
         int32_t filter_offset_term = 0;
@@ -74,11 +74,7 @@ te_status te_fully_connected_s8(const te_fc_params *params, const te_requant *qu
                 acc[k] = te_dsp_wadd(bias != NULL ? bias[u + k] : 0, filter_offset_term);
             }
             if (n == 4) {
-                te_dsp_dot_4_rows(in_row, filter + u * depth, depth, quads, te_dsp_dup16(off), acc);
-                for (k = 0; k < 4 && depth > 4 * quads; k++) {
-                    acc[k] = te_dsp_dot_row(in_row + 4 * quads, filter + (u + k) * depth + 4 * quads,
-                                        depth - 4 * quads, off, acc[k]);
-                }
+                te_dsp_dot_4_full_rows(in_row, filter + u * depth, depth, off, acc);
             } else {
                 acc[0] = te_dsp_dot_row(in_row, filter + u * depth, depth, off, acc[0]);
             }

@@ -28,8 +28,10 @@ static void gate_sums_dsp(const te_lstm_params *p, int g, const int8_t *x, const
             from_input[u] = bias_in[j + u];
             from_hidden[u] = bias_h[j + u];
         }
-        te_dsp_dot_4_full_rows(x, weights[g] + (size_t)j * (size_t)n_in, n_in, from_input);
-        te_dsp_dot_4_full_rows(h, weights[4 + g] + (size_t)j * (size_t)units, units, from_hidden);
+        te_dsp_dot_4_full_rows(x, weights[g] + (size_t)j * (size_t)n_in, n_in, 0,
+                               from_input);
+        te_dsp_dot_4_full_rows(h, weights[4 + g] + (size_t)j * (size_t)units, units, 0,
+                               from_hidden);
         for (u = 0; u < 4; u++) {
             sums[j + u] = (int16_t)sat16(
                 rescale16(from_input[u], p->input_multiplier[g], p->input_shift[g]) +

@@ -56,7 +56,7 @@ static void features_dsp(const te_svdf_params *p, const int8_t *row, const int8_
             sum[u] = p->feature_bias[f + u];
         }
         te_dsp_dot_4_full_rows(row, weights + (size_t)f * (size_t)p->input_size,
-                               p->input_size, sum);
+                               p->input_size, 0, sum);
         for (u = 0; u < 4; u++) {
             store_wrapped(state, (size_t)(f + u + 1) * memory - 1u, wide,
                           feature_value(p, sum[u], lo, hi));

@@ -251,16 +251,17 @@ static inline int32_t te_dsp_dot_row(const int8_t *in, const int8_t *w, int32_t 
     return acc;
 }
 
-/* acc[u] += the dot products of the rows u < 4 of the n-wide matrix w with
- * v, whole rows (te_dsp_dot_4_rows, then the last n mod 4 values) */
+/* acc[u] += sum over d < n of w_u[d] * (v[d] + off) for the rows u < 4 of
+ * the n-wide matrix w: whole rows (te_dsp_dot_4_rows, then the last n mod 4
+ * values) */
 static inline void te_dsp_dot_4_full_rows(const int8_t *v, const int8_t *w, int32_t n,
-                                          int32_t acc[4])
+                                          int32_t off, int32_t acc[4])
 {
     const int32_t quads = n / 4;
     int32_t u;
-    te_dsp_dot_4_rows(v, w, n, quads, 0, acc);
+    te_dsp_dot_4_rows(v, w, n, quads, te_dsp_dup16(off), acc);
     for (u = 0; u < 4 && n > 4 * quads; u++) {
-        acc[u] = te_dsp_dot_row(v + 4 * quads, w + u * n + 4 * quads, n - 4 * quads, 0,
+        acc[u] = te_dsp_dot_row(v + 4 * quads, w + u * n + 4 * quads, n - 4 * quads, off,
                                 acc[u]);
     }
 }
