@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tf_convert import convert, warm_up  # noqa: E402
+from tf_convert import assert_op_matches_tflm, convert, warm_up  # noqa: E402
 
 N_CASES = int(os.environ.get("TINYEDGE_SWEEP_CASES", "20"))
 
@@ -225,28 +225,13 @@ def _input_sets(compiled, seed: int, lowest=None) -> list[tuple[str, list[np.nda
 
 @pytest.mark.parametrize("family,i", CASES)
 def test_elementwise_op(family, i, tmp_path):
-    import tinyedge
-    from tinyedge.verify import run_tflm
-
     data, op = _model(family, i)
-    compiled = tinyedge.compile(data, tmp_path / "out")
-    ops = {layer["op"] for layer in compiled.report["layers"]}
-    assert op in ops, f"the converted model holds {sorted(ops)}, not {op}"
     lowest = None
     if family == "rsqrt":  # TFLite Micro fails on negative reals; keep inputs >= zero point
         from tinyedge.frontend.tflite import read_tflite
         lowest = read_tflite(data).inputs[0].quant.zero_point
-    for label, xs in _input_sets(compiled, i, lowest):
-        ours = compiled.run(*xs)
-        theirs = run_tflm(data, xs, len(compiled.outputs))
-        for j, (a, b) in enumerate(zip(ours, theirs)):
-            b = np.asarray(b).reshape(a.shape)
-            assert a.dtype == b.dtype, f"output {j}: dtype {a.dtype}, TFLM {b.dtype}"
-            diff = np.flatnonzero(a.reshape(-1) != b.reshape(-1))
-            assert diff.size == 0, (f"inputs {label} output {j}: {diff.size}/{a.size} differ, "
-                                    f"first at {diff[0]}: ours {a.reshape(-1)[diff[0]]}, "
-                                    f"TFLM {b.reshape(-1)[diff[0]]}; input "
-                                    f"{xs[0].reshape(-1)[diff[0] % xs[0].size]}")
+    assert_op_matches_tflm(data, op, i, tmp_path / "out",
+                           input_sets=lambda compiled: _input_sets(compiled, i, lowest))
 
 
 if __name__ == "__main__":  # convert (and cache) every case: see tf_convert.warm_up

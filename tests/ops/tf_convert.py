@@ -93,16 +93,18 @@ def edge_and_random_inputs(compiled, seed: int) -> list[tuple[str, list[np.ndarr
     return sets
 
 
-def assert_op_matches_tflm(data: bytes, op: str, seed: int, out_dir) -> None:
+def assert_op_matches_tflm(data: bytes, op: str, seed: int, out_dir, input_sets=None) -> None:
     """Compile `data` with tinyedge, check it holds `op`, and compare every output
-    byte with TFLite Micro on edge_and_random_inputs."""
+    byte with TFLite Micro on edge_and_random_inputs (or on input_sets(compiled),
+    labelled input lists, where a test needs its own)."""
     import tinyedge
     from tinyedge.verify import run_tflm
 
     compiled = tinyedge.compile(data, out_dir)
     ops = {layer["op"] for layer in compiled.report["layers"]}
     assert op in ops, f"the converted model holds {sorted(ops)}, not {op}"
-    for label, xs in edge_and_random_inputs(compiled, seed):
+    sets = input_sets(compiled) if input_sets else edge_and_random_inputs(compiled, seed)
+    for label, xs in sets:
         ours = compiled.run(*xs)
         theirs = run_tflm(data, xs, len(compiled.outputs))
         for j, (a, b) in enumerate(zip(ours, theirs)):
@@ -111,7 +113,8 @@ def assert_op_matches_tflm(data: bytes, op: str, seed: int, out_dir) -> None:
             diff = np.flatnonzero(a.reshape(-1) != b.reshape(-1))
             assert diff.size == 0, (f"inputs {label} output {j}: {diff.size}/{a.size} differ, "
                                     f"first at {diff[0]}: ours {a.reshape(-1)[diff[0]]}, "
-                                    f"TFLM {b.reshape(-1)[diff[0]]}")
+                                    f"TFLM {b.reshape(-1)[diff[0]]}; input "
+                                    f"{xs[0].reshape(-1)[diff[0] % xs[0].size]}")
 
 
 def warm_up(test_file: str) -> None:
