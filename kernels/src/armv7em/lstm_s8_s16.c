@@ -13,6 +13,7 @@
 static void gate_sums_dsp(const te_lstm_params *p, int g, const int8_t *x, const int8_t *h,
                           const int8_t *const weights[8], const int32_t *bias, int16_t *sums);
 #define TE_LSTM_GATE_SUMS gate_sums_dsp
+#define TE_MBQM te_dsp_mbqm
 #include "../ref/lstm_s8_s16.c"
 
 static void gate_sums_dsp(const te_lstm_params *p, int g, const int8_t *x, const int8_t *h,

@@ -24,6 +24,7 @@ static uint32_t time_dot_dsp(const te_svdf_params *p, const void *weights_time,
 #define TE_SVDF_SHIFT_STATE shift_state_dsp
 #define TE_SVDF_FEATURES features_dsp
 #define TE_SVDF_TIME_DOT time_dot_dsp
+#define TE_MBQM te_dsp_mbqm
 #include "../ref/svdf_s8.c"
 
 /* Forward word moves are safe here: the destination is below the source, so

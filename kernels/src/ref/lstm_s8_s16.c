@@ -18,6 +18,12 @@ int16_t te_tanh_s16(int32_t x, int32_t multiplier, int32_t right_shift)
     return te_tanh16(x, multiplier, right_shift);
 }
 
+/* TFLite's MultiplyByQuantizedMultiplier; a per-target variant of this file
+ * may define TE_MBQM as an equal, faster version before including it. */
+#ifndef TE_MBQM
+#define TE_MBQM te_mbqm
+#endif
+
 static int32_t sat16(int32_t x)
 {
     return te_clamp_s32(x, -32768, 32767);
@@ -27,7 +33,7 @@ static int32_t sat16(int32_t x)
  * TFLite's integer FullyConnected with an int16 output. */
 static int32_t rescale16(int32_t acc, int32_t multiplier, int32_t shift)
 {
-    return sat16(te_mbqm(acc, multiplier, shift));
+    return sat16(TE_MBQM(acc, multiplier, shift));
 }
 
 /* One row of a gate's matrix product plus its folded bias, rescaled. */
@@ -45,7 +51,7 @@ static int32_t row_product(const int8_t *w, const int8_t *x, int32_t n, int32_t 
 /* TFLite's MulElementwise of two int16 values (zero offsets). */
 static int32_t mul16(int32_t a, int32_t b, int32_t multiplier, int32_t shift)
 {
-    return te_mbqm(a * b, multiplier, shift);
+    return TE_MBQM(a * b, multiplier, shift);
 }
 
 #ifndef TE_LSTM_GATE_SUMS

@@ -9,6 +9,12 @@
  * in the order TFLite Micro adds them (bias, then filter 0..rank-1 of the
  * unit), so no scratch is needed. Sums wrap as int32 adds do on hardware. */
 
+/* TFLite's MultiplyByQuantizedMultiplier; a per-target variant of this file
+ * may define TE_MBQM as an equal, faster version before including it. */
+#ifndef TE_MBQM
+#define TE_MBQM te_mbqm
+#endif
+
 static int params_ok(const te_svdf_params *p)
 {
     return p->batches >= 1 && p->input_size >= 1 && p->input_size <= 65536 &&
@@ -26,7 +32,7 @@ static int params_ok(const te_svdf_params *p)
  * and narrows the sum into the state, so the caller wraps it (store_wrapped). */
 static int32_t feature_value(const te_svdf_params *p, int32_t sum, int32_t lo, int32_t hi)
 {
-    const int32_t acc = te_mbqm(sum, p->feature_multiplier, p->feature_shift);
+    const int32_t acc = TE_MBQM(sum, p->feature_multiplier, p->feature_shift);
     return te_clamp_s32(acc, lo, hi) + p->state_zero_point;
 }
 
@@ -104,7 +110,7 @@ static uint32_t time_dot(const te_svdf_params *p, const void *weights_time, cons
 
 static int8_t output_value(const te_svdf_params *p, int32_t acc)
 {
-    acc = te_mbqm(acc, p->output_multiplier, p->output_shift);
+    acc = TE_MBQM(acc, p->output_multiplier, p->output_shift);
     return (int8_t)te_clamp_s32(te_add_wrap_s32(acc, p->output_zero_point), -128, 127);
 }
 
