@@ -411,22 +411,6 @@ static void widen(int32_t *cols, int32_t slot, const int8_t *src, int32_t k, int
     }
 }
 
-/* dst[i] = src[i], i < n: word moves (unaligned LDR/STR) for the short runs
- * of a window, where a library call would cost more than the copy. */
-static inline void copy_run(int8_t *dst, const int8_t *src, int32_t n)
-{
-    int32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const int32_t v = te_dsp_ld4(src + i);
-        memcpy(dst + i, &v, sizeof v);
-        TE_DSP_NOT_A_LIBRARY_CALL();
-    }
-    for (; i < n; i++) {
-        dst[i] = src[i];
-        TE_DSP_NOT_A_LIBRARY_CALL();
-    }
-}
-
 static inline void fill_run(int8_t *dst, int8_t value, int32_t n)
 {
     const int32_t v = (int32_t)((uint32_t)(uint8_t)value * 0x01010101u);
@@ -485,10 +469,10 @@ static const int8_t *window_of(const conv_shape *sh, const int8_t *input, int32_
         const int8_t *row = in_b + (y0 + ky * p->dilation_h) * iw * c;
         int8_t *dst = window + ky * kw * c;
         if (p->dilation_w == 1) {
-            copy_run(dst + kx0 * c, row + (x0 + kx0) * c, (kx1 - kx0) * c);
+            te_dsp_copy_forward(dst + kx0 * c, row + (x0 + kx0) * c, (kx1 - kx0) * c);
         } else {
             for (kx = kx0; kx < kx1; kx++) {
-                copy_run(dst + kx * c, row + (x0 + kx * p->dilation_w) * c, c);
+                te_dsp_copy_forward(dst + kx * c, row + (x0 + kx * p->dilation_w) * c, c);
             }
         }
     }
@@ -540,7 +524,7 @@ static void widen_rows(const conv_shape *sh, const int8_t *input, int32_t batch,
         if (kx0 > 0 || kx1 < kw || (kw > 1 && p->dilation_w != 1)) {
             fill_run(row, pad, run);
             for (kx = kx0; kx < kx1; kx++) {
-                copy_run(row + kx * c, src + (kx - kx0) * p->dilation_w * c, c);
+                te_dsp_copy_forward(row + kx * c, src + (kx - kx0) * p->dilation_w * c, c);
             }
             src = row;
         }
@@ -576,7 +560,7 @@ __attribute__((noinline)) static void window_rows_block(const conv_shape *sh, co
     for (j = 0; j < TE_DSP_BLOCK; j++) {
         const int8_t *row = in + te_min_s32(j, count - 1) * pixel_step;
         for (ky = 0; ky < kh; ky++, row += row_step) {
-            copy_run(window + ky * run, row, run);
+            te_dsp_copy_forward(window + ky * run, row, run);
         }
         widen_groups(cols + 2 * j, window, k4 / 4, off2);
     }

@@ -27,23 +27,11 @@ static uint32_t time_dot_dsp(const te_svdf_params *p, const void *weights_time,
 #define TE_MBQM te_dsp_mbqm
 #include "../ref/svdf_s8.c"
 
-/* Forward word moves are safe here: the destination is below the source, so
- * each word is read before any store reaches its bytes. */
 static void shift_state_dsp(void *state, size_t bytes, size_t element_bytes)
 {
-    uint8_t *dst = state;
-    const int8_t *src = (const int8_t *)dst + element_bytes;
-    const size_t n = bytes - element_bytes;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const int32_t v = te_dsp_ld4(src + i);
-        memcpy(dst + i, &v, sizeof v);
-        TE_DSP_NOT_A_LIBRARY_CALL();
-    }
-    for (; i < n; i++) {
-        dst[i] = (uint8_t)src[i];
-        TE_DSP_NOT_A_LIBRARY_CALL();
-    }
+    int8_t *dst = state;
+    /* (a Cortex-M's state block is far below 2 GB: its size fits int32) */
+    te_dsp_copy_forward(dst, dst + element_bytes, (int32_t)(bytes - element_bytes));
 }
 
 static void features_dsp(const te_svdf_params *p, const int8_t *row, const int8_t *weights,

@@ -271,4 +271,22 @@ static inline void te_dsp_dot_4_full_rows(const int8_t *v, const int8_t *w, int3
  * runs or, for overlapping moves, falls back to bytes. */
 #define TE_DSP_NOT_A_LIBRARY_CALL() __asm__ volatile("")
 
+/* dst[i] = src[i] for i < n, in increasing order by word moves (unaligned
+ * LDR/STR): for the short runs of a window, where a library call would cost
+ * more than the copy, and for moves towards lower addresses (dst below an
+ * overlapping src: each word is read before any store reaches its bytes). */
+static inline void te_dsp_copy_forward(int8_t *dst, const int8_t *src, int32_t n)
+{
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const int32_t v = te_dsp_ld4(src + i);
+        memcpy(dst + i, &v, sizeof v);
+        TE_DSP_NOT_A_LIBRARY_CALL();
+    }
+    for (; i < n; i++) {
+        dst[i] = src[i];
+        TE_DSP_NOT_A_LIBRARY_CALL();
+    }
+}
+
 #endif /* TINYEDGE_TE_DSP_H */
