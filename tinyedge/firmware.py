@@ -283,8 +283,8 @@ class RunResult:
     console: str
     cycles: int | None = None  # None: no cycle model for the target
     layer_cycles: list[int] = field(default_factory=list)
-    # (address, instructions, cycles) of every instruction that ran, when profiled
-    profile: list[tuple[int, int, int]] = field(default_factory=list)
+    # instructions and cycles per function, costliest first, when profiled
+    functions: list[dict] | None = None
 
 
 def flash_model(board: Board, wait_states: int = 0) -> FlashModel:
@@ -363,11 +363,13 @@ def run_firmware(fw: Firmware, model, timeout: float = DEFAULT_TIMEOUT,
         config.append(f"profile {min(c[0] for c in code):x} {max(c[1] for c in code):x} "
                       f"{profile_file}")
     figures, console = run_elf(fw.elf, fw.board, fw.build_dir, config, timeout, model.name)
-    counted = []
+    functions = None
     if profile:
+        counted = []
         for line in profile_file.read_text().splitlines():
             address, n, cycles = line.split()
             counted.append((int(address, 16), int(n), int(cycles)))
+        functions = function_profile(syms, counted)
 
     outputs = []
     for i, spec in enumerate(model.outputs):
@@ -378,14 +380,15 @@ def run_firmware(fw: Firmware, model, timeout: float = DEFAULT_TIMEOUT,
     stack = int(re.search(r"^TE_STACK (\d+)$", console, re.MULTILINE).group(1))
     return RunResult(outputs, figures["total"], figures["layer"], stack, console,
                      figures["cycles"] if timings is not None else None,
-                     figures["layer_cycles"] if timings is not None else [], counted)
+                     figures["layer_cycles"] if timings is not None else [], functions)
 
 
-def function_profile(elf: Path, counted: list[tuple[int, int, int]]) -> list[dict]:
-    """Instructions and cycles per function of the ELF (from run_firmware's
-    profile), the costliest first; code outside every sized symbol counts as
-    "(other)"."""
-    functions = sorted((a, a + n, name) for name, (a, n) in symbols(elf).items() if n)
+def function_profile(syms: dict[str, tuple[int, int]],
+                     counted: list[tuple[int, int, int]]) -> list[dict]:
+    """Instructions and cycles per function (syms: symbols() of the ELF) from the
+    plugin's profile, (address, instructions, cycles) per instruction; the
+    costliest first, code outside every sized symbol counted as "(other)"."""
+    functions = sorted((a, a + n, name) for name, (a, n) in syms.items() if n)
     starts = [f[0] for f in functions]
     totals: dict[str, list[int]] = {}
     for address, n, cycles in counted:
@@ -488,7 +491,6 @@ def bench(model, target: str = "cortex-m4", seed: int = 0, build_dir=None,
         run = run_firmware(fw, model, timeout=timeout, flash_wait_states=flash_wait_states,
                            profile=profile)
         mem = memory(fw, model)
-        functions = function_profile(fw.elf, run.profile) if profile else None
     # The firmware runs one inference from the reset state; so must the host.
     model.reset()
     expected = model.run(*inputs)
@@ -511,8 +513,8 @@ def bench(model, target: str = "cortex-m4", seed: int = 0, build_dir=None,
         "layers": _layers(model.report, run),
     }
     layer_total = sum(e["instructions"] for e in result["layers"])
-    if functions is not None:
-        result["functions"] = functions
+    if run.functions is not None:
+        result["functions"] = run.functions
     result["glue_instructions"] = run.instructions - layer_total
     result["glue_cycles"] = (run.cycles - sum(e["cycles"] for e in result["layers"])
                              if run.cycles is not None else None)
