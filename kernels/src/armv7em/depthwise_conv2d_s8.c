@@ -1,6 +1,10 @@
 /* DEPTHWISE_CONV_2D, int8: ARMv7E-M DSP variant (Cortex-M4/M7), bit-exact with
  * kernels/src/ref/depthwise_conv2d_s8.c.
  *
+ * 3x3 windows at stride 1 over rows of 8 or more pixels take the band path
+ * (depthwise_bands, below): bands of output rows, channel by channel, from a
+ * channel-major copy of the input. The rest takes the pixel path:
+ *
  * Depth multiplier 1 (the usual case): channels go four at a time. One word
  * of input and one of weights hold the same 4 channels of a tap; SXTB16 and
  * SXTB16 ROR #8 widen them to channels (0, 2) and (1, 3), and SMLABB/SMLATT
@@ -18,10 +22,10 @@
  * lie inside the image run as one batch (window_run_3x3), each window
  * unrolled, its sums started from the folded per-channel values.
  *
- * Order of reads and writes: one pixel at a time in raster order, a pixel's
- * channels written while only its own reads remain, as the reference does
- * and as the memory planner assumes when it lets the output overlap the input
- * (tinyedge/planner/overlap.py).
+ * Order of reads and writes (pixel path): one pixel at a time in raster
+ * order, a pixel's channels written while only its own reads remain, as the
+ * reference does and as the memory planner assumes when it lets the output
+ * overlap the input (tinyedge/planner/overlap.py).
  */
 #include "tinyedge/te_kernels.h"
 #include "tinyedge/te_arith.h"
@@ -551,6 +555,368 @@ __attribute__((noinline)) static void window_run_3x3(const dw_layer *l, const in
     }
 }
 
+/* The band path: 3x3 windows, stride 1, depth multiplier 1, dilation 1, and
+ * rows wide enough that it beats the pixel path (below). A band of whole
+ * output rows is computed channel by channel from a copy of the input rows
+ * under it, channel-major, on the stack: each channel's nine weights then
+ * stay in registers and one SMLAD takes two taps of a row. The copy holds
+ * -input_offset in the padding, where (in + off) is 0, so every window is a
+ * whole 3x3 one whose sum starts from bias + off * sum w (wrapping, as the
+ * reference's uint32 sum). Each channel's sums go to a small buffer and are
+ * then requantized with its fields in registers.
+ * Order of reads and writes: a band's input is all copied before its first
+ * output is written, and every byte a later band reads lies at or past the
+ * window of that band's first pixel, which is all the memory planner needs
+ * of the pixel-by-pixel order. */
+#ifndef TE_DSP_DW_BAND_BYTES
+#define TE_DSP_DW_BAND_BYTES 4096
+#endif
+/* Narrower rows take the pixel path: the copy and the per-channel set-up
+ * cost more than the band path saves (KWS's 5-wide rows, for one). */
+#define TE_DSP_DW_BAND_MIN_COLS 8
+
+typedef struct {
+    int32_t rows;  /* output rows of a full band */
+    int32_t pitch; /* bytes per copied row: out_w + 2, plus one that the last
+                      4-byte load of a row reads and never uses */
+    int32_t plane; /* bytes per channel: pitch * (rows + 2) */
+} dw_band;
+
+/* The band shape for this layer, 0 when it takes the pixel path: as many
+ * rows as fit TE_DSP_DW_BAND_BYTES with the copy (channels * pitch bytes per
+ * input row, two rows more than the band) and the sums of one channel
+ * (4 * out_w bytes per row, plus 4). */
+static int plan_band(const dw_layer *l, int32_t out_h, int32_t out_w, dw_band *b)
+{
+    const te_conv_params *p = l->params;
+    int32_t row_bytes;
+    if (p->depth_multiplier != 1 || p->dilation_h != 1 || p->dilation_w != 1 ||
+        p->stride_h != 1 || p->stride_w != 1 || l->k_h != 3 || l->k_w != 3 ||
+        out_w < TE_DSP_DW_BAND_MIN_COLS || out_w > TE_DSP_DW_BAND_BYTES ||
+        l->channels > TE_DSP_DW_BAND_BYTES / (out_w + 3)) {
+        return 0;
+    }
+    b->pitch = out_w + 3;
+    row_bytes = l->channels * b->pitch; /* <= TE_DSP_DW_BAND_BYTES: no overflow */
+    b->rows = (TE_DSP_DW_BAND_BYTES - 2 * row_bytes - 4) / (row_bytes + 4 * out_w);
+    if (b->rows < 1) {
+        return 0;
+    }
+    b->rows = te_min_s32(out_h, b->rows);
+    b->plane = b->pitch * (b->rows + 2);
+    return 1;
+}
+
+/* bytes 1 and 3 zero-extended to two halfwords */
+static inline uint32_t uxtb16_ror8(uint32_t x)
+{
+    uint32_t r;
+    __asm__("uxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* A 4x4 byte transpose: channel c (0..3) of pixel k (0..3), s[k * ch + c],
+ * goes to d[c * plane + k]. */
+static inline void transpose4x4(const int8_t *s, int32_t ch, int8_t *d, int32_t plane)
+{
+    const uint32_t a = (uint32_t)te_dsp_ld4(s), b = (uint32_t)te_dsp_ld4(s + ch);
+    const uint32_t c = (uint32_t)te_dsp_ld4(s + 2 * ch), e = (uint32_t)te_dsp_ld4(s + 3 * ch);
+    /* (a0 b0 a2 b2), (a1 b1 a3 b3) and the same for c, e */
+    const uint32_t ab_even = __uxtb16(a) | (__uxtb16(b) << 8);
+    const uint32_t ab_odd = uxtb16_ror8(a) | (uxtb16_ror8(b) << 8);
+    const uint32_t ce_even = __uxtb16(c) | (__uxtb16(e) << 8);
+    const uint32_t ce_odd = uxtb16_ror8(c) | (uxtb16_ror8(e) << 8);
+    te_dsp_st4(d, (ab_even & 0xffffu) | (ce_even << 16));
+    te_dsp_st4(d + plane, (ab_odd & 0xffffu) | (ce_odd << 16));
+    te_dsp_st4(d + 2 * plane, (ab_even >> 16) | (ce_even & 0xffff0000u));
+    te_dsp_st4(d + 3 * plane, (ab_odd >> 16) | (ce_odd & 0xffff0000u));
+}
+
+/* Copies the image pixels of input rows y0 .. y0 + rows - 1 and columns
+ * x0 .. x0 + cols - 1 of in_b into buf: channel c at buf + c * plane, row r
+ * at r * pitch. Positions outside the image are not written (the caller has
+ * the padding there). */
+static void band_fill(const dw_layer *l, const int8_t *in_b, int32_t y0, int32_t x0,
+                      int32_t rows, int32_t cols, const dw_band *b, int8_t *buf)
+{
+    const int32_t ch = l->channels, plane = b->plane;
+    const int32_t j0 = te_max_s32(0, -x0), j1 = te_min_s32(cols, l->in_w - x0);
+    const int32_t r0 = te_max_s32(0, -y0), r1 = te_min_s32(rows, l->in_h - y0);
+    int32_t r, j, c;
+    for (r = r0; r < r1; r++) {
+        const int8_t *s_row = in_b + ((y0 + r) * l->in_w + x0) * ch;
+        int8_t *d_row = buf + r * b->pitch;
+        for (j = j0; j + 4 <= j1; j += 4) {
+            const int8_t *s = s_row + j * ch;
+            int8_t *d = d_row + j;
+            for (c = 0; c + 4 <= ch; c += 4, d += 4 * plane) {
+                transpose4x4(s + c, ch, d, plane);
+            }
+            for (; c < ch; c++, d += plane) {
+                d[0] = s[c];
+                d[1] = s[ch + c];
+                d[2] = s[2 * ch + c];
+                d[3] = s[3 * ch + c];
+            }
+        }
+        for (; j < j1; j++) {
+            const int8_t *s = s_row + j * ch;
+            int8_t *d = d_row + j;
+            for (c = 0; c < ch; c++, d += plane) {
+                *d = s[c];
+            }
+        }
+    }
+}
+
+/* Two halfwords: lo in the bottom, hi in the top. */
+static inline int32_t pack16(int32_t lo, int32_t hi)
+{
+    return (int32_t)(((uint32_t)lo & 0xffffu) | ((uint32_t)hi << 16));
+}
+
+/* One channel of a band, for the asm: its copy's rows at x, pitch apart; the
+ * weights as halfword pairs, (w0, w2), (w3, w5), (w6, w8) for SMLAD and
+ * (w1, w4), (w7, steps - 1) for SMLABB and friends (tap t = 3 * row +
+ * column); then the requantization. The asm reads the fields at these
+ * offsets. */
+typedef struct {
+    const int8_t *x;   /* 0 */
+    int32_t pitch;     /* 4 */
+    int32_t w02[3];    /* 8 */
+    int32_t w1_01;     /* 20 */
+    int32_t w1_2;      /* 24: w7 in the bottom halfword, steps per row - 1 in the top */
+    int32_t init;      /* 28: bias + off * sum w */
+    int32_t *acc;      /* 32: the sums, cols per row */
+    int32_t rows;      /* 36 */
+    int32_t cols;      /* 40 */
+    te_dsp_rq rq;      /* 44: with out_off folded in (band_channel) */
+    int8_t *out;       /* 60: the band's first output of this channel */
+    int32_t ch;        /* 64: output step between columns */
+    int32_t out_skip;  /* 68: from past a row's last output to the next row's first */
+} band_job;
+typedef char te_band_job_layout[offsetof(band_job, rq) == 44 && offsetof(band_job, out_skip) == 68
+                                    ? 1 : -1];
+
+#if TE_DSP_ASM
+/* The sums of every row of the band, two outputs per step: with e = (x0, x2)
+ * and o = (x1, x3) from one 4-byte load of a row, SMLAD(e, (w0, w2)) +
+ * x1 * w1 is that row's share of the first output and SMLAD(o, (w0, w2)) +
+ * x2 * w1 of the second. 24 instructions for 18 MACs; the steps count down
+ * in w1_2's top halfword. An odd row's last sum lies past its outputs, where
+ * the next row's first overwrites it. Per row: one LDM of the first nine
+ * fields, then x and acc moved on in the job, which waits on the stack while
+ * the steps take every register but r7. */
+__attribute__((noinline)) static void band_dot(band_job *job)
+{
+    register band_job *j __asm__("r12") = job;
+    __asm__ volatile(
+        "str r12, [sp, #-8]!\n\t"
+        "1:\n\t"
+        "ldm r12, {r0, r1, r2, r3, r4, r5, r6, r8, r9}\n\t"
+        "2:\n\t"
+        "ldr r12, [r0, r1]\n\t"
+        "sxtb16 lr, r12\n\t"
+        "sxtb16 r12, r12, ror #8\n\t"
+        "smlad r10, lr, r3, r8\n\t"
+        "smlabt r10, r12, r5, r10\n\t"
+        "smlad r11, r12, r3, r8\n\t"
+        "smlatt r11, lr, r5, r11\n\t"
+        "ldr r12, [r0, r1, lsl #1]\n\t"
+        "sxtb16 lr, r12\n\t"
+        "sxtb16 r12, r12, ror #8\n\t"
+        "smlad r10, lr, r4, r10\n\t"
+        "smlabb r10, r12, r6, r10\n\t"
+        "smlad r11, r12, r4, r11\n\t"
+        "smlatb r11, lr, r6, r11\n\t"
+        "ldr r12, [r0], #2\n\t"
+        "sxtb16 lr, r12\n\t"
+        "sxtb16 r12, r12, ror #8\n\t"
+        "smlad r10, lr, r2, r10\n\t"
+        "smlabb r10, r12, r5, r10\n\t"
+        "smlad r11, r12, r2, r11\n\t"
+        "smlatb r11, lr, r5, r11\n\t"
+        "strd r10, r11, [r9], #8\n\t"
+        "subs r6, r6, #0x10000\n\t"
+        "bhs 2b\n\t"
+        "ldr r12, [sp]\n\t"
+        "ldm r12, {r0, r1}\n\t"
+        "add r0, r0, r1\n\t"
+        "str r0, [r12]\n\t"
+        "ldr r9, [r12, #32]\n\t"
+        "ldr r3, [r12, #40]\n\t"
+        "add r9, r9, r3, lsl #2\n\t"
+        "str r9, [r12, #32]\n\t"
+        "ldr r3, [r12, #36]\n\t"
+        "subs r3, r3, #1\n\t"
+        "str r3, [r12, #36]\n\t"
+        "bne 1b\n\t"
+        "add sp, sp, #8\n\t"
+        : "+r"(j)
+        :
+        : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "lr", "cc",
+          "memory");
+}
+
+/* out = te_dsp_out_s8(te_dsp_rq_apply(sum, rq), 0, -128, 127, 1) for rows x
+ * cols sums from acc, the outputs ch apart in a row: the fields in r8-r11
+ * by one LDM. */
+__attribute__((noinline)) static void band_requant(const band_job *job, const int32_t *acc,
+                                                  int32_t rows)
+{
+    register const band_job *jp __asm__("r0") = job;
+    register const int32_t *a __asm__("r1") = acc;
+    register int32_t left __asm__("r2") = rows;
+    register int8_t *out __asm__("r3");
+    register int32_t ch __asm__("r4");
+    register int32_t n __asm__("r5");
+    register int32_t x __asm__("r6");
+    register int32_t m __asm__("r8");
+    register uint32_t round_lo __asm__("r9");
+    register int32_t round_hi __asm__("r10");
+    register int32_t right __asm__("r11");
+    register uint32_t lo __asm__("r12");
+    register int32_t hi __asm__("lr");
+    __asm__ volatile(
+        "add %[x], %[job], #44\n\t"
+        "ldm %[x], {r8, r9, r10, r11}\n\t"
+        "ldr %[out], [%[job], #60]\n\t"
+        "ldr %[ch], [%[job], #64]\n\t"
+        "1:\n\t"
+        "ldr %[n], [%[job], #40]\n\t"
+        "2:\n\t"
+        "ldr %[x], [%[acc]], #4\n\t"
+        "and %[lo], %[x], #0x80000000\n\t"
+        "adds %[lo], %[lo], %[rlo]\n\t"
+        "sbc %[hi], %[rhi], %[x], lsr #31\n\t"
+        "smlal %[lo], %[hi], %[x], %[m]\n\t"
+        "asr %[hi], %[hi], %[right]\n\t"
+        "ssat %[hi], #8, %[hi]\n\t"
+        "strb %[hi], [%[out]]\n\t"
+        "add %[out], %[out], %[ch]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 2b\n\t"
+        "ldr %[x], [%[job], #68]\n\t"
+        "add %[out], %[out], %[x]\n\t"
+        "subs %[rows], %[rows], #1\n\t"
+        "bne 1b\n\t"
+        : [acc] "+r"(a), [rows] "+r"(left), [out] "=&r"(out), [ch] "=&r"(ch), [n] "=&r"(n),
+          [x] "=&r"(x), [lo] "=&r"(lo), [hi] "=&r"(hi), [m] "=&r"(m), [rlo] "=&r"(round_lo),
+          [rhi] "=&r"(round_hi), [right] "=&r"(right)
+        : [job] "r"(jp)
+        : "cc", "memory");
+}
+#else
+static void band_dot(band_job *job)
+{
+    const int32_t steps = (int32_t)((uint32_t)job->w1_2 >> 16) + 1;
+    const int32_t w1[3] = {pack16(job->w1_01, 0), job->w1_01 >> 16, pack16(job->w1_2, 0)};
+    int32_t row, i, r;
+    for (row = 0; row < job->rows; row++) {
+        const int8_t *x = job->x + row * job->pitch;
+        int32_t *acc = job->acc + row * job->cols;
+        for (i = 0; i < steps; i++, x += 2) {
+            int32_t a0 = job->init, a1 = job->init;
+            for (r = 0; r < 3; r++) {
+                const int32_t t = te_dsp_ld4(x + r * job->pitch), e = __sxtb16(t);
+                const int32_t o = te_dsp_sxtb16_ror8(t);
+                a0 = __smlabb(o, w1[r], __smlad(e, job->w02[r], a0));
+                a1 = __smlatb(e, w1[r], __smlad(o, job->w02[r], a1));
+            }
+            acc[2 * i] = a0;
+            acc[2 * i + 1] = a1;
+        }
+    }
+}
+
+static void band_requant(const band_job *job, const int32_t *acc, int32_t rows)
+{
+    int8_t *out = job->out;
+    int32_t r, k;
+    for (r = 0; r < rows; r++, out += job->out_skip) {
+        for (k = 0; k < job->cols; k++, out += job->ch) {
+            *out = te_dsp_out_s8(te_dsp_rq_apply(*acc++, &job->rq), 0, -128, 127, 1);
+        }
+    }
+}
+#endif
+
+/* One channel c of a band whose copy is at x; job has the band's shape. */
+static void band_channel(const dw_layer *l, int32_t c, const int8_t *x, int8_t *out,
+                         int32_t *acc, band_job *job)
+{
+    const te_conv_params *p = l->params;
+    const int32_t ch = l->channels, q = l->quant->count != 1 ? c : 0;
+    const int32_t mult = l->quant->multipliers[q], shift = l->quant->shifts[q];
+    const int8_t *w = l->filter + c;
+    const int32_t w0 = w[0], w1 = w[ch], w2 = w[2 * ch], w3 = w[3 * ch], w4 = w[4 * ch];
+    const int32_t w5 = w[5 * ch], w6 = w[6 * ch], w7 = w[7 * ch], w8 = w[8 * ch];
+    const int32_t rows = job->rows;
+    int32_t k;
+    job->x = x;
+    job->w02[0] = pack16(w0, w2);
+    job->w02[1] = pack16(w3, w5);
+    job->w02[2] = pack16(w6, w8);
+    job->w1_01 = pack16(w1, w4);
+    job->w1_2 = pack16(w7, (job->cols + 1) / 2 - 1); /* the steps of band_dot, less 1 */
+    job->init = te_dsp_wadd(bias_of(l, c), te_dsp_wmul(p->input_offset,
+                                                       w0 + w1 + w2 + w3 + w4 + w5 + w6 + w7 + w8));
+    job->acc = acc;
+    job->out = out;
+    band_dot(job);
+    job->rows = rows; /* the asm used it up */
+    if (l->full_range && te_dsp_rq_init(&job->rq, mult, shift) && job->rq.right <= 21) {
+        /* te_dsp_rq_apply's high word plus out_off * 2^right, shifted by
+         * right, is the result plus out_off: |high word| < 2^30 + 2^20 and
+         * |out_off * 2^21| <= 2^28, so the sum fits */
+        job->rq.round_hi += p->output_offset * ((int32_t)1 << job->rq.right);
+        band_requant(job, acc, rows);
+        return;
+    }
+    for (k = 0; k < rows * job->cols; k++) {
+        out[(k / job->cols) * (job->cols * ch + job->out_skip) + (k % job->cols) * ch] =
+            (int8_t)te_clamp_s32(te_add_wrap_s32(te_dsp_mbqm(acc[k], mult, shift),
+                                                 p->output_offset),
+                                 p->activation_min, p->activation_max);
+    }
+}
+
+/* The depthwise layer by bands (plan_band). */
+__attribute__((noinline)) static void depthwise_bands(const dw_layer *l, const dw_band *b,
+                                                     int32_t batches, const int8_t *input,
+                                                     int32_t out_h, int32_t out_w,
+                                                     int8_t *output)
+{
+    const te_conv_params *p = l->params;
+    const int32_t ch = l->channels;
+    int8_t buf[ch * b->plane];
+    int32_t acc[b->rows * out_w + 1];
+    band_job job;
+    int32_t batch, oy, c;
+    job.pitch = b->pitch;
+    job.cols = out_w;
+    job.ch = ch;
+    job.out_skip = 0;
+    for (batch = 0; batch < batches; batch++) {
+        const int8_t *in_b = input + batch * l->in_h * l->in_w * ch;
+        int8_t *out_b = output + batch * out_h * out_w * ch;
+        for (oy = 0; oy < out_h; oy += b->rows) {
+            const int32_t rows = te_min_s32(b->rows, out_h - oy);
+            const int32_t y0 = oy - p->pad_h;
+            /* the padding: written at the start, and again where a band has
+             * rows outside the image (the outside columns stay padding) */
+            if ((batch == 0 && oy == 0) || y0 < 0 || y0 + rows + 2 > l->in_h) {
+                memset(buf, (int8_t)-p->input_offset, sizeof buf);
+            }
+            band_fill(l, in_b, y0, -p->pad_w, rows + 2, out_w + 2, b, buf);
+            job.rows = rows;
+            for (c = 0; c < ch; c++) {
+                band_channel(l, c, buf + c * b->plane, out_b + oy * out_w * ch + c, acc, &job);
+            }
+        }
+    }
+}
+
 static void depthwise(const dw_layer *l, int32_t batches, const int8_t *input,
                       int32_t out_h, int32_t out_w, int8_t *output)
 {
@@ -617,6 +983,7 @@ te_status te_depthwise_conv2d_s8(const te_conv_params *params, const te_requant 
                                  const te_dims *output_dims, int8_t *output)
 {
     dw_layer layer;
+    dw_band band;
 
     if (params == NULL || quant == NULL || input_dims == NULL || input == NULL ||
         filter_dims == NULL || filter == NULL || output_dims == NULL || output == NULL ||
@@ -644,12 +1011,8 @@ te_status te_depthwise_conv2d_s8(const te_conv_params *params, const te_requant 
         return TE_ARG_ERROR;
     }
 
-    /* sized once quant->count is known to be 1 or C_out */
-    te_dsp_rq rq[quant->count <= TE_DSP_RQ_MAX_CH ? quant->count : 1];
     layer.params = params;
     layer.quant = quant;
-    layer.rq = rq;
-    layer.prepared = te_dsp_rq_table(rq, quant->multipliers, quant->shifts, quant->count);
     layer.full_range = params->activation_min == -128 && params->activation_max == 127;
     layer.filter = filter;
     layer.bias = bias;
@@ -659,6 +1022,17 @@ te_status te_depthwise_conv2d_s8(const te_conv_params *params, const te_requant 
     layer.k_h = filter_dims->h;
     layer.k_w = filter_dims->w;
     layer.out_c = output_dims->c;
-    depthwise(&layer, input_dims->n, input, output_dims->h, output_dims->w, output);
+    if (plan_band(&layer, output_dims->h, output_dims->w, &band)) {
+        depthwise_bands(&layer, &band, input_dims->n, input, output_dims->h, output_dims->w,
+                        output);
+        return TE_OK;
+    }
+    {
+        /* sized once quant->count is known to be 1 or C_out */
+        te_dsp_rq rq[quant->count <= TE_DSP_RQ_MAX_CH ? quant->count : 1];
+        layer.rq = rq;
+        layer.prepared = te_dsp_rq_table(rq, quant->multipliers, quant->shifts, quant->count);
+        depthwise(&layer, input_dims->n, input, output_dims->h, output_dims->w, output);
+    }
     return TE_OK;
 }

@@ -31,6 +31,11 @@ static inline int32_t te_dsp_ld4(const int8_t *p)
     return v;
 }
 
+static inline void te_dsp_st4(int8_t *p, uint32_t v)
+{
+    memcpy(p, &v, sizeof v); /* an unaligned STR */
+}
+
 /* bytes 1 and 3 sign-extended to two halfwords (GCC does not fold the rotate) */
 static inline int32_t te_dsp_sxtb16_ror8(int32_t x)
 {
