@@ -578,6 +578,40 @@ static inline void next_pixel(int32_t *batch, int32_t *oy, int32_t *ox, int32_t 
     }
 }
 
+/* Every output channel of one pixel from its window v (k values, padding
+ * taps -input_offset), four filters at a time as a fully connected layer
+ * does (te_dsp_dot_4_full_rows): for a short last block of one pixel, where
+ * the column block would take four pixels' time. v must not overlap the
+ * output. */
+__attribute__((noinline)) static void pixel_outputs(const block_job *job, const int8_t *v,
+                                                    int32_t off, int8_t *out)
+{
+    const int32_t k = job->k, cout = job->cout;
+    int32_t oc, u;
+    for (oc = 0; oc < cout; oc += 4) {
+        const int32_t n = te_min_s32(4, cout - oc);
+        const int8_t *w = job->filter + oc * k;
+        int32_t acc[4];
+        for (u = 0; u < n; u++) {
+            acc[u] = job->bias != NULL ? job->bias[oc + u] : 0;
+        }
+        if (n == 4) {
+            te_dsp_dot_4_full_rows(v, w, k, off, acc);
+        } else {
+            for (u = 0; u < n; u++) {
+                acc[u] = te_dsp_dot_row(v, w + u * k, k, off, acc[u]);
+            }
+        }
+        for (u = 0; u < n; u++) {
+            const te_dsp_rq *rq = job->rq + (job->per_channel ? oc + u : 0);
+            out[oc + u] = job->prepared
+                              ? te_dsp_out_s8(te_dsp_rq_apply(acc[u], rq), job->output_offset,
+                                              job->activation_min, job->activation_max, 0)
+                              : requant_channel(acc[u], oc + u, job);
+        }
+    }
+}
+
 /* Ungrouped, window length k <= TE_DSP_MAX_K. */
 static void conv_columns(const conv_shape *sh, const block_job *job, const int8_t *input,
                          int8_t *output)
@@ -608,6 +642,17 @@ static void conv_columns(const conv_shape *sh, const block_job *job, const int8_
     for (first = 0; first < pixels; first += TE_DSP_BLOCK) {
         const int32_t count = te_min_s32(TE_DSP_BLOCK, pixels - first);
         int32_t j;
+        if (count == 1) {
+            /* the window as bytes, in the column buffer (8 bytes per value) */
+            int8_t *const v = (int8_t *)cols;
+            const int8_t *src = pointwise ? input + first * k
+                                          : window_of(sh, input, batch, oy, ox, pad, v);
+            if (src != v) {
+                te_dsp_copy_forward(v, src, k);
+            }
+            pixel_outputs(job, v, off, output + first * cout);
+            break;
+        }
         if (!pointwise && !rows_aligned && ox + count <= ow && inside_rows(sh, oy, ox) &&
             inside_rows(sh, oy, ox + count - 1)) {
             /* the common case of a few input channels (a first layer): the whole
