@@ -578,11 +578,10 @@ static inline void next_pixel(int32_t *batch, int32_t *oy, int32_t *ox, int32_t 
     }
 }
 
-/* Every output channel of one pixel from its window v (k values, padding
- * taps -input_offset), four filters at a time as a fully connected layer
- * does (te_dsp_dot_4_full_rows): for a short last block of one pixel, where
- * the column block would take four pixels' time. v must not overlap the
- * output. */
+/* Every output channel of one pixel of a pointwise layer from its k input
+ * values v, four filters at a time as a fully connected layer does
+ * (te_dsp_dot_4_full_rows): for a short last block of one pixel, where the
+ * column block would take four pixels' time. v must not overlap the output. */
 __attribute__((noinline)) static void pixel_outputs(const block_job *job, const int8_t *v,
                                                     int32_t off, int8_t *out)
 {
@@ -642,14 +641,11 @@ static void conv_columns(const conv_shape *sh, const block_job *job, const int8_
     for (first = 0; first < pixels; first += TE_DSP_BLOCK) {
         const int32_t count = te_min_s32(TE_DSP_BLOCK, pixels - first);
         int32_t j;
-        if (count == 1) {
-            /* the window as bytes, in the column buffer (8 bytes per value) */
+        if (count == 1 && pointwise) {
+            /* the pixel's input copied into the column buffer (8 bytes per
+             * value), which the outputs cannot overlap */
             int8_t *const v = (int8_t *)cols;
-            const int8_t *src = pointwise ? input + first * k
-                                          : window_of(sh, input, batch, oy, ox, pad, v);
-            if (src != v) {
-                te_dsp_copy_forward(v, src, k);
-            }
+            te_dsp_copy_forward(v, input + first * k, k);
             pixel_outputs(job, v, off, output + first * cout);
             break;
         }
