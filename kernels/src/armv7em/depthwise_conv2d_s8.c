@@ -32,10 +32,19 @@
 #include "te_dsp.h"
 
 #include <stddef.h>
+#include <string.h>
 
 /* Above this many channels the folded sums are not kept on the stack and
  * every pixel adds the offset to its input. */
 #define TE_DSP_DW_MAX_CH 512
+/* Filters up to this many bytes are copied to the stack once per call for the
+ * pixel path, which reads all of them at every pixel: from flash behind a
+ * small cache (an STM32's ART keeps 256 B of data) each pixel would wait for
+ * them again. -DTE_DSP_DW_WEIGHT_COPY=0 turns the copy off (flash without
+ * wait states gains nothing from it). */
+#ifndef TE_DSP_DW_WEIGHT_COPY
+#define TE_DSP_DW_WEIGHT_COPY 1152
+#endif
 
 typedef struct {
     const te_conv_params *params;
@@ -1030,6 +1039,13 @@ te_status te_depthwise_conv2d_s8(const te_conv_params *params, const te_requant 
     {
         /* sized once quant->count is known to be 1 or C_out */
         te_dsp_rq rq[quant->count <= TE_DSP_RQ_MAX_CH ? quant->count : 1];
+        const int32_t n_w = filter_dims->h * filter_dims->w * filter_dims->c;
+        int8_t w_ram[n_w <= TE_DSP_DW_WEIGHT_COPY ? n_w : 1];
+        if (n_w <= TE_DSP_DW_WEIGHT_COPY) {
+            /* the pixel path reads every weight at each pixel */
+            memcpy(w_ram, filter, (size_t)n_w);
+            layer.filter = w_ram;
+        }
         layer.rq = rq;
         layer.prepared = te_dsp_rq_table(rq, quant->multipliers, quant->shifts, quant->count);
         depthwise(&layer, input_dims->n, input, output_dims->h, output_dims->w, output);
