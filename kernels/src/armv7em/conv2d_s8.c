@@ -14,7 +14,11 @@
  * accumulation does. Each sum is requantized at once: with the per-channel
  * form prepared once per call (te_dsp_rq_apply: SMLAL and ASR, then SSAT when
  * the activation range is all of int8), else with te_dsp_mbqm; both give
- * te_mbqm's result.
+ * te_mbqm's result. Where a filter has at most TE_DSP_PAIR_MAX_K weights,
+ * two blocks (8 pixels) go together, each filter running over both at once,
+ * so that its weights come from the flash accelerator's cache the second
+ * time. A last block of one pixel of a pointwise layer runs as a fully
+ * connected layer instead (pixel_outputs).
  *
  * Column layout, for dot-product index k = 4g + r and pixel j of a block:
  * word (4g + j) * 2 holds k = 4g (low half) and 4g + 2 (high half), the next
@@ -22,8 +26,8 @@
  * weights, so neither side needs repacking. Past k the columns are 0.
  *
  * Order of reads and writes (the memory planner lets an output overlap its
- * input on it, tinyedge/planner/overlap.py): a block's outputs are written
- * only after all its windows have been copied, and the block's pixels come
+ * input on it, tinyedge/planner/overlap.py): a block's (or pair's) outputs
+ * are written only after all its windows have been copied, and its pixels come
  * after every pixel already written, so no write lands on an input byte that
  * is still to be read, as in the reference's raster order.
  *
@@ -43,6 +47,8 @@
 /* Longest window (kh * kw * C_in) of the column path: the column buffer
  * takes 8 bytes per window element (4.5 KB at most) on the stack. */
 #define TE_DSP_MAX_K 576
+/* Longest window whose pixels go eight at a time (conv_columns) */
+#define TE_DSP_PAIR_MAX_K 144
 
 /* One group of 4 dot-product steps for the 4 pixels of a column block: the
  * weights widened by SXTB16 (lanes 0, 2) and SXTB16 ROR #8 (lanes 1, 3), the
@@ -181,6 +187,96 @@ typedef char te_filter_loop_layout[offsetof(filter_loop, w) == 40 ? 1 : -1];
     "add %[w0], %[w0], %[w1]\n\t"                    \
     "ssat %[w0], #8, %[w0]\n\t"
 
+/* The dot product of N groups, N a multiple of 4 (consumed): TE_DSP_DOT
+ * without its first steps, for filters_pair_block, whose two dot products
+ * must fit the 1 KB instruction cache of a flash accelerator together. */
+#define TE_DSP_DOT4(N)                               \
+    "1:\n\t"                                         \
+    TE_DSP_GROUP                                     \
+    TE_DSP_GROUP                                     \
+    TE_DSP_GROUP                                     \
+    TE_DSP_GROUP                                     \
+    "subs " N ", " N ", #4\n\t"                   \
+    "bne 1b\n\t"
+
+/* The four outputs of a block from the sums s0-s3, stored at out, out + cout,
+ * out + 2 cout and out + 3 cout, out = f->out after OUT_STEP's change to c;
+ * the filter's requantization into r8-r11 (its pointer not advanced). */
+#define TE_DSP_STORE_BLOCK(OUT_STEP)                   \
+    "ldr %[c], [%[f], #8]\n\t"                       \
+    "ldm %[c], {r8, r9, r10, r11}\n\t"               \
+    "ldr %[w1], [%[f], #28]\n\t"                     \
+    "ldr %[c], [%[f], #12]\n\t"                      \
+    OUT_STEP                                         \
+    TE_DSP_REQUANT("%[s0]")                          \
+    "strb %[w0], [%[c]]\n\t"                         \
+    "ldr %[s0], [%[f], #16]\n\t"                     \
+    TE_DSP_REQUANT("%[s1]")                          \
+    "strb %[w0], [%[c], %[s0]]\n\t"                  \
+    TE_DSP_REQUANT("%[s2]")                          \
+    "strb %[w0], [%[c], %[s0], lsl #1]\n\t"          \
+    "add %[s1], %[s0], %[s0], lsl #1\n\t"            \
+    TE_DSP_REQUANT("%[s3]")                          \
+    "strb %[w0], [%[c], %[s1]]\n\t"
+
+/* The sums s0-s3 of the filter at f->w with the columns at COLS, from the
+ * bias LOAD_BIAS puts in s0, by DOT; f waits in the stack slot the loop
+ * made, while its register counts the groups. */
+#define TE_DSP_FILTER_DOT(COLS, LOAD_BIAS, DOT)        \
+    "ldr %[w], [%[f], #40]\n\t"                      \
+    "ldr %[c], " COLS "\n\t"                         \
+    LOAD_BIAS                                        \
+    "mov %[s1], %[s0]\n\t"                           \
+    "mov %[s2], %[s0]\n\t"                           \
+    "mov %[s3], %[s0]\n\t"                           \
+    "str %[f], [sp]\n\t"                             \
+    "ldr %[f], [%[f], #20]\n\t"                      \
+    DOT("%[f]")                                      \
+    "ldr %[f], [sp]\n\t"
+
+/* The next filter's bias, read from f->bias, which moves on */
+#define TE_DSP_NEXT_BIAS                               \
+    "ldr %[w0], [%[f], #4]\n\t"                      \
+    "ldr %[s0], [%[w0]], #4\n\t"                     \
+    "str %[w0], [%[f], #4]\n\t"
+
+/* After a filter's last dot product: w past its last group, less w_back */
+#define TE_DSP_NEXT_WEIGHTS                            \
+    "ldr %[w0], [%[f], #24]\n\t"                     \
+    "subs %[w], %[w], %[w0]\n\t"                     \
+    "str %[w], [%[f], #40]\n\t"
+
+/* rq and out moved on, the count of filters down by one (flags for the
+ * loop) */
+#define TE_DSP_NEXT_FILTER                             \
+    "ldr %[c], [%[f], #8]\n\t"                       \
+    "ldr %[w0], [%[f], #36]\n\t"                     \
+    "add %[c], %[c], %[w0]\n\t"                      \
+    "str %[c], [%[f], #8]\n\t"                       \
+    "ldr %[c], [%[f], #12]\n\t"                      \
+    "adds %[c], %[c], #1\n\t"                        \
+    "str %[c], [%[f], #12]\n\t"                      \
+    "ldr %[w0], [%[f], #32]\n\t"                     \
+    "subs %[w0], %[w0], #1\n\t"                      \
+    "str %[w0], [%[f], #32]\n\t"
+
+#define TE_DSP_FILTER_REGS                                                         \
+    register filter_loop *fp __asm__("r0") = f;                                    \
+    register const int8_t *w __asm__("r1");                                        \
+    register const int32_t *c __asm__("r2");                                       \
+    register int32_t w0 __asm__("r3");                                             \
+    register int32_t s0 __asm__("r4");                                             \
+    register int32_t s1 __asm__("r5");                                             \
+    register int32_t s2 __asm__("r6");                                             \
+    register int32_t s3 __asm__("r12");                                            \
+    register int32_t w1 __asm__("lr")
+
+#define TE_DSP_FILTER_OPERANDS                                                     \
+    : [f] "+r"(fp), [w] "=&r"(w), [c] "=&r"(c), [s0] "=&r"(s0), [s1] "=&r"(s1),   \
+      [s2] "=&r"(s2), [s3] "=&r"(s3), [w0] "=&r"(w0), [w1] "=&r"(w1)               \
+    :                                                                              \
+    : "r8", "r9", "r10", "r11", "cc", "memory"
+
 /* block_outputs' common case in one asm loop (GCC spills much of the loop
  * state around the dot product): a full block of 4 pixels, a bias, every
  * channel prepared and the activation range all of int8. For each of
@@ -192,63 +288,51 @@ typedef char te_filter_loop_layout[offsetof(filter_loop, w) == 40 ? 1 : -1];
  * its register counts the groups. */
 __attribute__((noinline)) static void filters_full_block(filter_loop *f)
 {
-    register filter_loop *fp __asm__("r0") = f;
-    register const int8_t *w __asm__("r1");
-    register const int32_t *c __asm__("r2");
-    register int32_t w0 __asm__("r3");
-    register int32_t s0 __asm__("r4");
-    register int32_t s1 __asm__("r5");
-    register int32_t s2 __asm__("r6");
-    register int32_t s3 __asm__("r12");
-    register int32_t w1 __asm__("lr");
+    TE_DSP_FILTER_REGS;
     __asm__ volatile(
+        "sub sp, sp, #8\n\t"
         "5:\n\t"
-        "ldr %[w], [%[f], #40]\n\t"
-        "ldr %[c], [%[f], #0]\n\t"
-        "ldr %[w0], [%[f], #4]\n\t"
-        "ldr %[s0], [%[w0]], #4\n\t"
-        "str %[w0], [%[f], #4]\n\t"
-        "mov %[s1], %[s0]\n\t"
-        "mov %[s2], %[s0]\n\t"
-        "mov %[s3], %[s0]\n\t"
-        "str %[f], [sp, #-8]!\n\t"
-        "ldr %[f], [%[f], #20]\n\t"
-        /* the dot product, f counting the groups */
-        TE_DSP_DOT("%[f]")
-        "ldr %[f], [sp], #8\n\t"
-        "ldr %[w0], [%[f], #24]\n\t"
-        "subs %[w], %[w], %[w0]\n\t"
-        "str %[w], [%[f], #40]\n\t"
-        /* this filter's requantization into r8-r11, the pointer advanced */
-        "ldr %[c], [%[f], #8]\n\t"
-        "ldm %[c], {r8, r9, r10, r11}\n\t"
-        "ldr %[w0], [%[f], #36]\n\t"
-        "add %[c], %[c], %[w0]\n\t"
-        "str %[c], [%[f], #8]\n\t"
-        "ldr %[w1], [%[f], #28]\n\t"
-        "ldr %[c], [%[f], #12]\n\t"
-        TE_DSP_REQUANT("%[s0]")
-        "strb %[w0], [%[c]]\n\t"
-        "ldr %[s0], [%[f], #16]\n\t"
-        TE_DSP_REQUANT("%[s1]")
-        "strb %[w0], [%[c], %[s0]]\n\t"
-        TE_DSP_REQUANT("%[s2]")
-        "strb %[w0], [%[c], %[s0], lsl #1]\n\t"
-        "add %[s1], %[s0], %[s0], lsl #1\n\t"
-        TE_DSP_REQUANT("%[s3]")
-        "strb %[w0], [%[c], %[s1]]\n\t"
-        "adds %[c], %[c], #1\n\t"
-        "str %[c], [%[f], #12]\n\t"
-        "ldr %[w0], [%[f], #32]\n\t"
-        "subs %[w0], %[w0], #1\n\t"
-        "str %[w0], [%[f], #32]\n\t"
+        TE_DSP_FILTER_DOT("[%[f], #0]", TE_DSP_NEXT_BIAS, TE_DSP_DOT)
+        TE_DSP_NEXT_WEIGHTS
+        TE_DSP_STORE_BLOCK("")
+        TE_DSP_NEXT_FILTER
         "bne 5b\n\t"
-        : [f] "+r"(fp), [w] "=&r"(w), [c] "=&r"(c), [s0] "=&r"(s0), [s1] "=&r"(s1),
-          [s2] "=&r"(s2), [s3] "=&r"(s3), [w0] "=&r"(w0), [w1] "=&r"(w1)
-        :
-        : "r8", "r9", "r10", "r11", "cc", "memory");
+        "add sp, sp, #8\n\t"
+        TE_DSP_FILTER_OPERANDS);
 }
 
+/* The same for two full blocks (8 pixels), the second block's columns right
+ * after the first's and its outputs 4 * cout further, f->groups a multiple
+ * of 4: each filter's weights are read twice in a row, the second time from
+ * the data cache of a flash accelerator (conv_columns). */
+__attribute__((noinline)) static void filters_pair_block(filter_loop *f)
+{
+    TE_DSP_FILTER_REGS;
+    __asm__ volatile(
+        "sub sp, sp, #8\n\t"
+        "5:\n\t"
+        TE_DSP_FILTER_DOT("[%[f], #0]", TE_DSP_NEXT_BIAS, TE_DSP_DOT4)
+        /* the dot product leaves c on the second block's columns */
+        "str %[c], [sp, #4]\n\t"
+        TE_DSP_STORE_BLOCK("")
+        TE_DSP_FILTER_DOT("[sp, #4]", "ldr %[w0], [%[f], #4]\n\tldr %[s0], [%[w0], #-4]\n\t",
+                          TE_DSP_DOT4)
+        TE_DSP_NEXT_WEIGHTS
+        TE_DSP_STORE_BLOCK("ldr %[w0], [%[f], #16]\n\tadd %[c], %[c], %[w0], lsl #2\n\t")
+        TE_DSP_NEXT_FILTER
+        "bne 5b\n\t"
+        "add sp, sp, #8\n\t"
+        TE_DSP_FILTER_OPERANDS);
+}
+
+#undef TE_DSP_FILTER_OPERANDS
+#undef TE_DSP_FILTER_REGS
+#undef TE_DSP_NEXT_FILTER
+#undef TE_DSP_NEXT_WEIGHTS
+#undef TE_DSP_NEXT_BIAS
+#undef TE_DSP_FILTER_DOT
+#undef TE_DSP_STORE_BLOCK
+#undef TE_DSP_DOT4
 #undef TE_DSP_REQUANT
 #endif
 
@@ -267,53 +351,26 @@ __attribute__((noinline)) static void requant_block_slow(const int32_t s[TE_DSP_
     }
 }
 
-/* Every output channel of the first `count` pixels of a column block:
- * out[j * cout + oc]. Not inlined: the callers keep stack arrays (a frame
- * pointer, r7) and the dot product needs 13 registers. */
-__attribute__((noinline)) static void block_outputs(const block_job *job, const int32_t *cols,
-                                                    int8_t *out, int32_t count)
+/* Output channels from .. cout - 1 of the first `count` pixels of a column
+ * block, in C: out[j * cout + oc]. */
+static void filters_c(const block_job *job, const int32_t *cols, int8_t *out, int32_t count,
+                      int32_t from)
 {
     const int32_t k = job->k, cout = job->cout, quads = k >> 2, rest = k & 3;
     const int32_t out_offset = job->output_offset;
     const int32_t act_min = job->activation_min, act_max = job->activation_max;
-    const int32_t *bias = job->bias, *mults = job->multipliers, *shifts = job->shifts;
     const int32_t q_step = job->per_channel ? 1 : 0;
-    const int8_t *row = job->filter;
     /* A partial last group reads the next filter's first bytes (their columns
      * are 0), except in the last filters, where that would pass the end. */
-    const int8_t *const tail_in_c =
-        out + (rest == 0 ? cout : te_max_s32(0, cout - (4 - rest + k - 1) / k));
-    int8_t *const end = out + cout;
-    const te_dsp_rq *rq = job->rq;
-#if TE_DSP_ASM
-    if (job->prepared && job->full_range && bias != NULL && count == TE_DSP_BLOCK &&
-        tail_in_c > out) {
-        const int32_t filters = (int32_t)(tail_in_c - out);
-        filter_loop f;
-        f.cols = cols;
-        f.bias = bias;
-        f.rq = rq;
-        f.out = out;
-        f.cout = cout;
-        f.groups = (k + 3) >> 2;
-        f.w_back = 4 * f.groups - k;
-        f.out_offset = out_offset;
-        f.filters = filters;
-        f.rq_step = q_step * (int32_t)sizeof *rq;
-        f.w = row;
-        filters_full_block(&f);
-        out += filters;
-        row += filters * k;
-        bias += filters;
-        mults += q_step * filters;
-        shifts += q_step * filters;
-        rq += q_step * filters;
-    }
-#endif
-    for (; out < end; out++, row += k, mults += q_step, shifts += q_step, rq += q_step) {
-        const int32_t init = bias != NULL ? *bias++ : 0;
-        const int c_tail = out >= tail_in_c;
+    const int32_t tail_in_c = rest == 0 ? cout : te_max_s32(0, cout - (4 - rest + k - 1) / k);
+    int32_t oc;
+    for (oc = from; oc < cout; oc++) {
+        const int32_t q = q_step * oc;
+        const int32_t init = job->bias != NULL ? job->bias[oc] : 0;
+        const int c_tail = oc >= tail_in_c;
         const int32_t n = c_tail ? quads : (k + 3) >> 2;
+        const int8_t *row = job->filter + oc * k;
+        int8_t *o = out + oc;
         int32_t s[TE_DSP_BLOCK], mult, shift, j;
         dot_block(cols, row, n, init, s);
         if (c_tail) {
@@ -321,33 +378,74 @@ __attribute__((noinline)) static void block_outputs(const block_job *job, const 
         }
         if (job->prepared) {
             /* a copy in registers: the int8_t stores could alias the table */
-            const te_dsp_rq q = *rq;
+            const te_dsp_rq r = job->rq[q];
             if (count == TE_DSP_BLOCK && job->full_range) {
                 /* unrolled: the four sums stay in registers */
-                out[0] = te_dsp_out_s8(te_dsp_rq_apply(s[0], &q), out_offset, -128, 127, 1);
-                out[cout] = te_dsp_out_s8(te_dsp_rq_apply(s[1], &q), out_offset, -128, 127, 1);
-                out[2 * cout] =
-                    te_dsp_out_s8(te_dsp_rq_apply(s[2], &q), out_offset, -128, 127, 1);
-                out[3 * cout] =
-                    te_dsp_out_s8(te_dsp_rq_apply(s[3], &q), out_offset, -128, 127, 1);
+                o[0] = te_dsp_out_s8(te_dsp_rq_apply(s[0], &r), out_offset, -128, 127, 1);
+                o[cout] = te_dsp_out_s8(te_dsp_rq_apply(s[1], &r), out_offset, -128, 127, 1);
+                o[2 * cout] = te_dsp_out_s8(te_dsp_rq_apply(s[2], &r), out_offset, -128, 127, 1);
+                o[3 * cout] = te_dsp_out_s8(te_dsp_rq_apply(s[3], &r), out_offset, -128, 127, 1);
             } else {
                 for (j = 0; j < count; j++) {
-                    out[j * cout] = te_dsp_out_s8(te_dsp_rq_apply(s[j], &q), out_offset,
-                                                  act_min, act_max, 0);
+                    o[j * cout] = te_dsp_out_s8(te_dsp_rq_apply(s[j], &r), out_offset,
+                                                act_min, act_max, 0);
                 }
             }
             continue;
         }
         /* the requantization is read before the stores, which could alias it */
-        mult = *mults;
-        shift = *shifts;
+        mult = job->multipliers[q];
+        shift = job->shifts[q];
         if (mult == INT32_MIN) {
-            requant_block_slow(s, count, mult, shift, job, out);
+            requant_block_slow(s, count, mult, shift, job, o);
             continue;
         }
         for (j = 0; j < count; j++) {
-            out[j * cout] = requant(s[j], mult, shift, out_offset, act_min, act_max);
+            o[j * cout] = requant(s[j], mult, shift, out_offset, act_min, act_max);
         }
+    }
+}
+
+/* Every output channel of the first `count` pixels of a column block, or,
+ * for blocks == 2, of two full blocks (8 pixels, the second block's columns
+ * right after the first's, (k + 3) / 4 a multiple of 4): out[j * cout + oc].
+ * The asm loop takes the filters it can, the C loop the rest. Not inlined:
+ * the callers keep stack arrays (a frame pointer, r7) and the dot product
+ * needs 13 registers. */
+__attribute__((noinline)) static void block_outputs(const block_job *job, const int32_t *cols,
+                                                    int8_t *out, int32_t count, int32_t blocks)
+{
+    const int32_t k = job->k, cout = job->cout;
+    int32_t done = 0, b;
+#if TE_DSP_ASM
+    /* the filters whose rows can be read as whole groups (filters_c) */
+    const int32_t rest = k & 3;
+    const int32_t whole = rest == 0 ? cout : te_max_s32(0, cout - (4 - rest + k - 1) / k);
+    if (job->prepared && job->full_range && job->bias != NULL && count == TE_DSP_BLOCK &&
+        whole > 0) {
+        filter_loop f;
+        f.cols = cols;
+        f.bias = job->bias;
+        f.rq = job->rq;
+        f.out = out;
+        f.cout = cout;
+        f.groups = (k + 3) >> 2;
+        f.w_back = 4 * f.groups - k;
+        f.out_offset = job->output_offset;
+        f.filters = whole;
+        f.rq_step = (job->per_channel ? 1 : 0) * (int32_t)sizeof(te_dsp_rq);
+        f.w = job->filter;
+        if (blocks == 2) {
+            filters_pair_block(&f);
+        } else {
+            filters_full_block(&f);
+        }
+        done = whole;
+    }
+#endif
+    for (b = 0; b < blocks; b++) {
+        filters_c(job, cols + b * 2 * TE_DSP_BLOCK * ((k + 3) >> 2),
+                  out + b * TE_DSP_BLOCK * cout, count, done);
     }
 }
 
@@ -629,18 +727,25 @@ static void conv_columns(const conv_shape *sh, const block_job *job, const int8_
     /* rows of a few groups are cheaper copied into one window */
     const int rows_aligned = (sh->filter->w * sh->in->c) % 4 == 0 &&
                              sh->filter->w * sh->in->c >= 16;
-    int32_t cols[2 * TE_DSP_BLOCK * (k4 / 4)];
+    /* Two blocks at a time (8 pixels) where a filter's weights fit in a
+     * flash accelerator's data cache with room to spare (at most 144 bytes,
+     * in whole steps of filters_pair_block's dot product): its second pass
+     * then reads them from the cache. */
+    const int pairs = k4 <= TE_DSP_PAIR_MAX_K && k4 % 16 == 0;
+    const int32_t block_words = 2 * TE_DSP_BLOCK * (k4 / 4);
+    int32_t cols[block_words * (pairs ? 2 : 1)];
     int8_t window[pointwise ? 4 : rows_aligned ? sh->filter->w * sh->in->c : k4];
-    int32_t batch = 0, oy = 0, ox = 0, first;
+    int32_t batch = 0, oy = 0, ox = 0, first = 0;
 
     if (!pointwise && !rows_aligned) {
         /* past k the window copy holds pad: its groups need no tail */
         fill_run(window + k, pad, k4 - k);
     }
 
-    for (first = 0; first < pixels; first += TE_DSP_BLOCK) {
+    while (first < pixels) {
         const int32_t count = te_min_s32(TE_DSP_BLOCK, pixels - first);
-        int32_t j;
+        const int32_t blocks = pairs && pixels - first >= 2 * TE_DSP_BLOCK ? 2 : 1;
+        int32_t j, b;
         if (count == 1 && pointwise) {
             /* the pixel's input copied into the column buffer (8 bytes per
              * value), which the outputs cannot overlap */
@@ -649,35 +754,43 @@ static void conv_columns(const conv_shape *sh, const block_job *job, const int8_
             pixel_outputs(job, v, off, output + first * cout);
             break;
         }
-        if (!pointwise && !rows_aligned && ox + count <= ow && inside_rows(sh, oy, ox) &&
-            inside_rows(sh, oy, ox + count - 1)) {
-            /* the common case of a few input channels (a first layer): the whole
-             * block in one output row, inside the image */
-            window_rows_block(sh, input + ((batch * sh->in->h + oy * p->stride_h - p->pad_h)
-                                           * sh->in->w + ox * p->stride_w - p->pad_w)
-                                          * sh->in->c,
-                              count, off2, k4, window, cols);
-            ox += count - 1;
-        } else {
+        for (b = 0; b < blocks; b++) {
+            int32_t *const block = cols + b * block_words;
+            const int32_t block_first = first + b * TE_DSP_BLOCK;
+            if (b > 0) {
+                next_pixel(&batch, &oy, &ox, oh, ow);
+            }
+            if (!pointwise && !rows_aligned && ox + count <= ow && inside_rows(sh, oy, ox) &&
+                inside_rows(sh, oy, ox + count - 1)) {
+                /* the common case of a few input channels (a first layer): the
+                 * whole block in one output row, inside the image */
+                window_rows_block(sh, input + ((batch * sh->in->h + oy * p->stride_h - p->pad_h)
+                                               * sh->in->w + ox * p->stride_w - p->pad_w)
+                                              * sh->in->c,
+                                  count, off2, k4, window, block);
+                ox += count - 1;
+                continue;
+            }
             for (j = 0; j < TE_DSP_BLOCK; j++) {
                 /* a short last block repeats its last pixel */
                 if (pointwise) {
                     /* pixels are consecutive C_in runs of the input */
-                    widen(cols, j, input + (first + te_min_s32(j, count - 1)) * k, k, off2,
-                          pad);
+                    widen(block, j, input + (block_first + te_min_s32(j, count - 1)) * k, k,
+                          off2, pad);
                 } else if (rows_aligned) {
-                    widen_rows(sh, input, batch, oy, ox, cols, j, off2, pad, window);
+                    widen_rows(sh, input, batch, oy, ox, block, j, off2, pad, window);
                 } else {
                     const int8_t *src = window_of(sh, input, batch, oy, ox, pad, window);
-                    widen(cols, j, src, src == window ? k4 : k, off2, pad);
+                    widen(block, j, src, src == window ? k4 : k, off2, pad);
                 }
                 if (j + 1 < count) {
                     next_pixel(&batch, &oy, &ox, oh, ow);
                 }
             }
         }
-        block_outputs(job, cols, output + first * cout, count);
+        block_outputs(job, cols, output + first * cout, count, blocks);
         next_pixel(&batch, &oy, &ox, oh, ow);
+        first += blocks * TE_DSP_BLOCK;
     }
 }
 
