@@ -178,13 +178,9 @@ typedef char te_filter_loop_layout[offsetof(filter_loop, w) == 40 ? 1 : -1];
 /* One output: te_dsp_out_s8(te_dsp_rq_apply(S, rq), offset, -128, 127, 1)
  * into w0, with rq's four fields in r8-r11, the offset in w1 and w as the
  * low word. */
-#define TE_DSP_REQUANT(S)                              \
-    "and %[w], " S ", #0x80000000\n\t"               \
-    "adds %[w], %[w], r9\n\t"                        \
-    "sbc %[w0], r10, " S ", lsr #31\n\t"             \
-    "smlal %[w], %[w0], " S ", r8\n\t"               \
-    "asr %[w0], %[w0], r11\n\t"                      \
-    "add %[w0], %[w0], %[w1]\n\t"                    \
+#define TE_DSP_REQUANT(S)                                                \
+    TE_DSP_RQ_APPLY_ASM(S, "r8", "r9", "r10", "r11", "%[w]", "%[w0]")    \
+    "add %[w0], %[w0], %[w1]\n\t"                                      \
     "ssat %[w0], #8, %[w0]\n\t"
 
 /* The dot product of N groups, N a multiple of 4 (consumed): TE_DSP_DOT

@@ -112,29 +112,37 @@ static inline int te_dsp_rq_init(te_dsp_rq *rq, int32_t multiplier, int32_t shif
     return 1;
 }
 
-/* te_mbqm(x, multiplier, shift) for an rq that te_dsp_rq_init accepted: five
- * instructions (AND, ADDS, SBC build K from x's sign, SMLAL, ASR). */
+/* te_dsp_rq_apply's five instructions, for the asm loops: HI = the result
+ * for X with the fields M, RLO, RHI and RIGHT (operand strings); LO is
+ * scratch. AND, ADDS and SBC build K from X's sign (te_dsp_rq), SMLAL adds
+ * X * M, ASR divides. */
+#define TE_DSP_RQ_APPLY_ASM(X, M, RLO, RHI, RIGHT, LO, HI)   \
+    "and " LO ", " X ", #0x80000000\n\t"                     \
+    "adds " LO ", " LO ", " RLO "\n\t"                       \
+    "sbc " HI ", " RHI ", " X ", lsr #31\n\t"                \
+    "smlal " LO ", " HI ", " X ", " M "\n\t"                 \
+    "asr " HI ", " HI ", " RIGHT "\n\t"
+
+/* te_mbqm(x, multiplier, shift) for an rq that te_dsp_rq_init accepted */
 static inline int32_t te_dsp_rq_apply(int32_t x, const te_dsp_rq *rq)
 {
 #if TE_DSP_ASM
     uint32_t lo;
     int32_t hi;
     /* GCC's version of the C below takes eight instructions */
-    __asm__("and %[lo], %[x], #0x80000000\n\t"
-            "adds %[lo], %[lo], %[rlo]\n\t"
-            "sbc %[hi], %[rhi], %[x], lsr #31\n\t"
-            "smlal %[lo], %[hi], %[x], %[m]\n\t"
+    __asm__(TE_DSP_RQ_APPLY_ASM("%[x]", "%[m]", "%[rlo]", "%[rhi]", "%[right]", "%[lo]", "%[hi]")
             : [lo] "=&r"(lo), [hi] "=&r"(hi)
             : [x] "r"(x), [m] "r"(rq->multiplier), [rlo] "r"(rq->round_lo),
-              [rhi] "r"(rq->round_hi)
+              [rhi] "r"(rq->round_hi), [right] "r"(rq->right)
             : "cc");
+    return hi;
 #else
     const uint32_t sign = (uint32_t)x & 0x80000000u;
     const uint64_t k = (((uint64_t)(uint32_t)(rq->round_hi - 1) << 32) | rq->round_lo) - sign;
     const uint64_t v = k + (uint64_t)((int64_t)x * rq->multiplier);
     const int32_t hi = te_wrap_s32((uint32_t)(v >> 32));
-#endif
     return te_asr_s32(hi, rq->right);
+#endif
 }
 
 /* Most channels a kernel prepares (16 bytes each, on the stack); past it, and
