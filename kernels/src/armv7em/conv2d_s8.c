@@ -347,6 +347,16 @@ __attribute__((noinline)) static void requant_block_slow(const int32_t s[TE_DSP_
     }
 }
 
+/* How many of the cout filters (of k weights each) come first whose rows can
+ * be read as whole groups of 4: a partial last group reads the next filter's
+ * first bytes (their columns are 0), except in the last filters, where that
+ * would pass the end of the weights. */
+static inline int32_t whole_group_filters(int32_t k, int32_t cout)
+{
+    const int32_t rest = k & 3;
+    return rest == 0 ? cout : te_max_s32(0, cout - (4 - rest + k - 1) / k);
+}
+
 /* Output channels from .. cout - 1 of the first `count` pixels of a column
  * block, in C: out[j * cout + oc]. */
 static void filters_c(const block_job *job, const int32_t *cols, int8_t *out, int32_t count,
@@ -356,9 +366,7 @@ static void filters_c(const block_job *job, const int32_t *cols, int8_t *out, in
     const int32_t out_offset = job->output_offset;
     const int32_t act_min = job->activation_min, act_max = job->activation_max;
     const int32_t q_step = job->per_channel ? 1 : 0;
-    /* A partial last group reads the next filter's first bytes (their columns
-     * are 0), except in the last filters, where that would pass the end. */
-    const int32_t tail_in_c = rest == 0 ? cout : te_max_s32(0, cout - (4 - rest + k - 1) / k);
+    const int32_t tail_in_c = whole_group_filters(k, cout);
     int32_t oc;
     for (oc = from; oc < cout; oc++) {
         const int32_t q = q_step * oc;
@@ -414,9 +422,7 @@ __attribute__((noinline)) static void block_outputs(const block_job *job, const 
     const int32_t k = job->k, cout = job->cout;
     int32_t done = 0, b;
 #if TE_DSP_ASM
-    /* the filters whose rows can be read as whole groups (filters_c) */
-    const int32_t rest = k & 3;
-    const int32_t whole = rest == 0 ? cout : te_max_s32(0, cout - (4 - rest + k - 1) / k);
+    const int32_t whole = whole_group_filters(k, cout);
     if (job->prepared && job->full_range && job->bias != NULL && count == TE_DSP_BLOCK &&
         whole > 0) {
         filter_loop f;
