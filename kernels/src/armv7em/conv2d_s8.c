@@ -108,6 +108,10 @@ typedef struct {
     int32_t output_offset;
     int32_t activation_min;
     int32_t activation_max;
+    /* the filters past whole_group_filters, copied with 3 bytes after them
+     * (read against columns of 0) so that the asm loops can read their last
+     * group too; NULL when they take the C loop */
+    const int8_t *tail_filters;
 } block_job;
 
 static inline int8_t requant(int32_t acc, int32_t mult, int32_t shift, int32_t out_offset,
@@ -443,6 +447,17 @@ __attribute__((noinline)) static void block_outputs(const block_job *job, const 
             filters_full_block(&f);
         }
         done = whole;
+        if (job->tail_filters != NULL && whole < cout) {
+            /* f has moved on to filter `whole` but for the weights */
+            f.filters = cout - whole;
+            f.w = job->tail_filters;
+            if (blocks == 2) {
+                filters_pair_block(&f);
+            } else {
+                filters_full_block(&f);
+            }
+            done = cout;
+        }
     }
 #endif
     for (b = 0; b < blocks; b++) {
@@ -938,7 +953,18 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
     job.output_offset = params->output_offset;
     job.activation_min = params->activation_min;
     job.activation_max = params->activation_max;
+    job.tail_filters = NULL;
     if (groups == 1 && job.k <= TE_DSP_MAX_K) {
+        /* For a short window (the last group of the last filter is costly
+         * there), the last filters' copy that the asm loops can read whole. */
+        const int32_t whole = whole_group_filters(job.k, job.cout);
+        const int32_t tail_bytes = (job.cout - whole) * job.k;
+        int8_t tail[tail_bytes > 0 && tail_bytes <= TE_DSP_PAIR_MAX_K ? tail_bytes + 3 : 1];
+        if (tail_bytes > 0 && tail_bytes <= TE_DSP_PAIR_MAX_K) {
+            memcpy(tail, filter + whole * job.k, (size_t)tail_bytes);
+            memset(tail + tail_bytes, 0, 3);
+            job.tail_filters = tail;
+        }
         conv_columns(&sh, &job, input, output);
     } else {
         conv_in_place(&sh, &job, input, output, filters_per_group);
