@@ -123,6 +123,8 @@ def describe(node: Node) -> str:
         parts.append(f"dilation {o['dilation_h']}x{o['dilation_w']}")
     if o.get("activation", "NONE") != "NONE":
         parts.append(o["activation"])
+    if o.get("from_depthwise"):
+        parts.append("a DEPTHWISE_CONV_2D of one input channel")
     return ", ".join(parts)
 
 
