@@ -427,8 +427,7 @@ __attribute__((noinline)) static void block_outputs(const block_job *job, const 
     int32_t done = 0, b;
 #if TE_DSP_ASM
     const int32_t whole = whole_group_filters(k, cout);
-    if (job->prepared && job->full_range && job->bias != NULL && count == TE_DSP_BLOCK &&
-        whole > 0) {
+    if (job->prepared && job->bias != NULL && count == TE_DSP_BLOCK && whole > 0) {
         filter_loop f;
         f.cols = cols;
         f.bias = job->bias;
@@ -457,6 +456,12 @@ __attribute__((noinline)) static void block_outputs(const block_job *job, const 
                 filters_full_block(&f);
             }
             done = cout;
+        }
+        if (!job->full_range) {
+            /* the asm saturated to all of int8 */
+            for (b = 0; b < blocks * TE_DSP_BLOCK; b++) {
+                te_dsp_clamp_s8(out + b * cout, done, job->activation_min, job->activation_max);
+            }
         }
     }
 #endif

@@ -440,8 +440,11 @@ static void requant_run(const dw_layer *l, const int32_t *acc, int32_t first, in
     const int32_t lo = l->params->activation_min, hi = l->params->activation_max;
     const te_dsp_rq *rq = l->rq + step * first;
     int32_t k;
-    if (l->prepared && l->full_range && step == 1 && n > 0) {
+    if (l->prepared && step == 1 && n > 0) {
         requant_channels(acc, rq, n, out_off, out);
+        if (!l->full_range) {
+            te_dsp_clamp_s8(out, n, lo, hi);
+        }
         return;
     }
     if (l->prepared && l->full_range) {
@@ -532,7 +535,7 @@ __attribute__((noinline)) static void window_run_3x3(const dw_layer *l, const in
 {
     const int32_t ch = l->channels;
     /* requant_run's asm case, without its per-call set-up */
-    const int direct_requant = l->prepared && l->full_range && l->quant->count != 1;
+    const int direct_requant = l->prepared && l->quant->count != 1;
     int32_t acc[TE_DSP_DW_BLOCK];
     int32_t p, c, k, t;
     for (p = 0; p < count; p++, in += in_step, out += ch) {
@@ -553,6 +556,10 @@ __attribute__((noinline)) static void window_run_3x3(const dw_layer *l, const in
             }
             if (direct_requant) {
                 requant_channels(acc, l->rq + c, n, l->params->output_offset, out + c);
+                if (!l->full_range) {
+                    te_dsp_clamp_s8(out + c, n, l->params->activation_min,
+                                    l->params->activation_max);
+                }
                 continue;
             }
             requant_run(l, acc, c, n, out + c);
@@ -866,7 +873,7 @@ static void band_channel(const dw_layer *l, int32_t c, const int8_t *x, int8_t *
     job->out = out;
     band_dot(job);
     job->rows = rows; /* the asm used it up */
-    if (l->full_range && te_dsp_rq_init(&job->rq, mult, shift) && job->rq.right <= 21) {
+    if (te_dsp_rq_init(&job->rq, mult, shift) && job->rq.right <= 21) {
         /* te_dsp_rq_apply's high word plus out_off * 2^right, shifted by
          * right, is the result plus out_off: |high word| < 2^30 + 2^20 and
          * |out_off * 2^21| <= 2^28, so the sum fits */
@@ -913,6 +920,11 @@ __attribute__((noinline)) static void depthwise_bands(const dw_layer *l, const d
             job.rows = rows;
             for (c = 0; c < ch; c++) {
                 band_channel(l, c, buf + c * b->plane, out_b + oy * out_w * ch + c, acc, &job);
+            }
+            if (!l->full_range) {
+                /* band_requant saturated to all of int8 */
+                te_dsp_clamp_s8(out_b + oy * out_w * ch, rows * out_w * ch, p->activation_min,
+                                p->activation_max);
             }
         }
     }

@@ -175,6 +175,32 @@ static inline int8_t te_dsp_out_s8(int32_t r, int32_t offset, int32_t lo, int32_
     return (int8_t)(full ? __ssat(r + offset, 8) : te_clamp_s32(r + offset, lo, hi));
 }
 
+/* p[i] = min(max(p[i], lo), hi) for i < n, four bytes at a time (SSUB8 sets
+ * a GE flag per byte where the first operand is the larger or equal, SEL
+ * takes those bytes from it). The asm loops saturate to [-128, 127] (SSAT);
+ * this narrows their outputs to a smaller activation range afterwards, the
+ * same as clamping to it at once, as lo >= -128 and hi <= 127. */
+static inline void te_dsp_clamp_s8(int8_t *p, int32_t n, int32_t lo, int32_t hi)
+{
+    const uint32_t lo4 = (uint32_t)(uint8_t)lo * 0x01010101u;
+    const uint32_t hi4 = (uint32_t)(uint8_t)hi * 0x01010101u;
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t v = (uint32_t)te_dsp_ld4(p + i), t;
+        __asm__("ssub8 %[t], %[v], %[lo]\n\t"
+                "sel %[v], %[v], %[lo]\n\t"
+                "ssub8 %[t], %[hi], %[v]\n\t"
+                "sel %[v], %[v], %[hi]\n\t"
+                : [v] "+r"(v), [t] "=&r"(t)
+                : [lo] "r"(lo4), [hi] "r"(hi4)
+                : "cc");
+        te_dsp_st4(p + i, v);
+    }
+    for (; i < n; i++) {
+        p[i] = (int8_t)te_clamp_s32(p[i], lo, hi);
+    }
+}
+
 /* a[u] += sum over d < 4 * quads of w_u[d] * (in[d] + off), for the rows
  * u = 0..3 that start at w, w + depth, w + 2 * depth, w + 3 * depth (the
  * units of fully connected, the gates' rows of LSTM).
