@@ -49,6 +49,9 @@
 #define TE_DSP_MAX_K 576
 /* Longest window whose pixels go eight at a time (conv_columns) */
 #define TE_DSP_PAIR_MAX_K 144
+/* Channels whose requantization block_outputs prepares at a time for layers of
+ * more than TE_DSP_RQ_MAX_CH (16 bytes each, on the stack) */
+#define TE_DSP_RQ_CHUNK 64
 
 /* One group of 4 dot-product steps for the 4 pixels of a column block: the
  * weights widened by SXTB16 (lanes 0, 2) and SXTB16 ROR #8 (lanes 1, 3), the
@@ -99,7 +102,7 @@ typedef struct {
     const int32_t *bias;
     const int32_t *multipliers;
     const int32_t *shifts;
-    const te_dsp_rq *rq;
+    te_dsp_rq *rq; /* or, for more channels, room for TE_DSP_RQ_CHUNK (block_outputs) */
     int prepared;
     int full_range;
     int32_t per_channel;
@@ -414,6 +417,18 @@ static void filters_c(const block_job *job, const int32_t *cols, int8_t *out, in
     }
 }
 
+#if TE_DSP_ASM
+/* f's filters over one block, or over two (filters_pair_block) */
+static void filters_asm(filter_loop *f, int32_t blocks)
+{
+    if (blocks == 2) {
+        filters_pair_block(f);
+    } else {
+        filters_full_block(f);
+    }
+}
+#endif
+
 /* Every output channel of the first `count` pixels of a column block, or,
  * for blocks == 2, of two full blocks (8 pixels, the second block's columns
  * right after the first's, (k + 3) / 4 a multiple of 4): out[j * cout + oc].
@@ -427,35 +442,45 @@ __attribute__((noinline)) static void block_outputs(const block_job *job, const 
     int32_t done = 0, b;
 #if TE_DSP_ASM
     const int32_t whole = whole_group_filters(k, cout);
-    if (job->prepared && job->bias != NULL && count == TE_DSP_BLOCK && whole > 0) {
+    /* more channels than the call's table holds: prepared here, a chunk at a
+     * time (about 10 instructions a channel, against hundreds for its dot
+     * products) */
+    const int chunked = !job->prepared && job->per_channel && cout > TE_DSP_RQ_MAX_CH;
+    if ((job->prepared || chunked) && job->bias != NULL && count == TE_DSP_BLOCK && whole > 0) {
         filter_loop f;
         f.cols = cols;
         f.bias = job->bias;
-        f.rq = job->rq;
         f.out = out;
         f.cout = cout;
         f.groups = (k + 3) >> 2;
         f.w_back = 4 * f.groups - k;
         f.out_offset = job->output_offset;
-        f.filters = whole;
-        f.rq_step = (job->per_channel ? 1 : 0) * (int32_t)sizeof(te_dsp_rq);
         f.w = job->filter;
-        if (blocks == 2) {
-            filters_pair_block(&f);
-        } else {
-            filters_full_block(&f);
-        }
-        done = whole;
-        if (job->tail_filters != NULL && whole < cout) {
-            /* f has moved on to filter `whole` but for the weights */
-            f.filters = cout - whole;
-            f.w = job->tail_filters;
-            if (blocks == 2) {
-                filters_pair_block(&f);
-            } else {
-                filters_full_block(&f);
+        if (job->prepared) {
+            f.rq = job->rq;
+            f.filters = whole;
+            f.rq_step = (job->per_channel ? 1 : 0) * (int32_t)sizeof(te_dsp_rq);
+            filters_asm(&f, blocks);
+            done = whole;
+            if (job->tail_filters != NULL && whole < cout) {
+                /* f has moved on to filter `whole` but for the weights */
+                f.filters = cout - whole;
+                f.w = job->tail_filters;
+                filters_asm(&f, blocks);
+                done = cout;
             }
-            done = cout;
+        }
+        while (chunked && done < whole) {
+            /* f has moved on to filter `done` */
+            const int32_t n = te_min_s32(TE_DSP_RQ_CHUNK, whole - done);
+            if (!te_dsp_rq_table(job->rq, job->multipliers + done, job->shifts + done, n)) {
+                break; /* a channel te_dsp_rq_init declines: the C loop from here */
+            }
+            f.rq = job->rq;
+            f.filters = n;
+            f.rq_step = (int32_t)sizeof(te_dsp_rq);
+            filters_asm(&f, blocks);
+            done += n;
         }
         if (!job->full_range) {
             /* the asm saturated to all of int8 */
@@ -940,7 +965,7 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
     }
 
     /* sized once quant->count is known to be 1 or C_out */
-    te_dsp_rq rq[quant->count <= TE_DSP_RQ_MAX_CH ? quant->count : 1];
+    te_dsp_rq rq[quant->count <= TE_DSP_RQ_MAX_CH ? quant->count : TE_DSP_RQ_CHUNK];
     sh.params = params;
     sh.in = input_dims;
     sh.filter = filter_dims;
