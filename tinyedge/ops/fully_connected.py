@@ -46,6 +46,12 @@ def check(node: Node) -> list[str]:
     return problems
 
 
+def input_offset(node: Node) -> int:
+    """The kernel's input offset: minus the input's zero point, or 0 once it is
+    folded into the bias (passes/fold_input_offset.py)."""
+    return 0 if node.options.get("input_offset_folded") else -node.inputs[0].quant.zero_point
+
+
 def lower(node: Node, prefix: str) -> KernelCall:
     input_, filter_, output = node.inputs[0], node.inputs[1], node.outputs[0]
     bias = node.inputs[2] if len(node.inputs) > 2 else None
@@ -56,7 +62,7 @@ def lower(node: Node, prefix: str) -> KernelCall:
     act_min, act_max = quant.activation_range(node.options["activation"], out_q.scale,
                                               out_q.zero_point, *activation_bounds(node))
     params = CStruct("te_fc_params", f"{prefix}_params", [
-        ("input_offset", -in_q.zero_point), ("filter_offset", -f_q.zero_point),
+        ("input_offset", input_offset(node)), ("filter_offset", -f_q.zero_point),
         ("output_offset", out_q.zero_point),
         ("activation_min", act_min), ("activation_max", act_max)])
     requant = requant_constants(prefix, multipliers, shifts)

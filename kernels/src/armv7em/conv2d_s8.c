@@ -725,7 +725,7 @@ static inline void next_pixel(int32_t *batch, int32_t *oy, int32_t *ox, int32_t 
 
 /* Every output channel of one pixel of a pointwise layer from its k input
  * values v, four filters at a time as a fully connected layer does
- * (te_dsp_dot_4_full_rows): for a short last block of one pixel, where the
+ * (te_dsp_dot_4_rows_offset): for a short last block of one pixel, where the
  * column block would take four pixels' time. v must not overlap the output. */
 __attribute__((noinline)) static void pixel_outputs(const block_job *job, const int8_t *v,
                                                     int32_t off, int8_t *out)
@@ -740,7 +740,11 @@ __attribute__((noinline)) static void pixel_outputs(const block_job *job, const 
             acc[u] = job->bias != NULL ? job->bias[oc + u] : 0;
         }
         if (n == 4) {
-            te_dsp_dot_4_full_rows(v, w, k, off, acc);
+            /* te_dsp_dot_4_full_rows with the offset always added */
+            te_dsp_dot_4_rows_offset(v, w, k, k / 4, te_dsp_dup16(off), acc);
+            for (u = 0; u < 4 && k % 4 != 0; u++) {
+                acc[u] = te_dsp_dot_row(v + k / 4 * 4, w + u * k + k / 4 * 4, k % 4, off, acc[u]);
+            }
         } else {
             for (u = 0; u < n; u++) {
                 acc[u] = te_dsp_dot_row(v, w + u * k, k, off, acc[u]);

@@ -206,10 +206,48 @@ static inline void te_dsp_clamp_s8(int8_t *p, int32_t n, int32_t lo, int32_t hi)
  * units of fully connected, the gates' rows of LSTM).
  * One asm loop (4 x 2 SMLAD per input word, 13 registers, so that r7 stays
  * free for a frame pointer; the end of the input waits on the stack): GCC
- * spills the C version, which only -O0 builds take (TE_DSP_ASM). */
+ * spills the C version, which only -O0 builds take (TE_DSP_ASM). When off2
+ * is 0 (an input offset the compiler folded into the bias,
+ * tinyedge/passes/fold_input_offset.py), without the two SADD16 and unrolled. */
 #if TE_DSP_ASM
-static inline void te_dsp_dot_4_rows(const int8_t *in, const int8_t *w, int32_t depth,
-                                     int32_t quads, int32_t off2, int32_t *a)
+/* One input word of te_dsp_dot_4_rows: widened, ADD_OFFSET applied, and
+ * multiplied with the next word of each row. */
+#define TE_DSP_DOT_4_ROWS_STEP(ADD_OFFSET)                \
+    "ldr %[x], [%[in]], #4\n\t"                          \
+    "sxtb16 %[xo], %[x], ror #8\n\t"                     \
+    "sxtb16 %[x], %[x]\n\t"                              \
+    ADD_OFFSET                                            \
+    "ldr %[f], [%[w], %[depth]]\n\t"                     \
+    "sxtb16 %[fo], %[f], ror #8\n\t"                     \
+    "sxtb16 %[f], %[f]\n\t"                              \
+    "smlad %[a1], %[x], %[f], %[a1]\n\t"                 \
+    "smlad %[a1], %[xo], %[fo], %[a1]\n\t"               \
+    "ldr %[f], [%[w]], #4\n\t"                           \
+    "sxtb16 %[fo], %[f], ror #8\n\t"                     \
+    "sxtb16 %[f], %[f]\n\t"                              \
+    "smlad %[a0], %[x], %[f], %[a0]\n\t"                 \
+    "smlad %[a0], %[xo], %[fo], %[a0]\n\t"               \
+    "ldr %[f], [%[w2], %[depth]]\n\t"                    \
+    "sxtb16 %[fo], %[f], ror #8\n\t"                     \
+    "sxtb16 %[f], %[f]\n\t"                              \
+    "smlad %[a3], %[x], %[f], %[a3]\n\t"                 \
+    "smlad %[a3], %[xo], %[fo], %[a3]\n\t"               \
+    "ldr %[f], [%[w2]], #4\n\t"                          \
+    "sxtb16 %[fo], %[f], ror #8\n\t"                     \
+    "sxtb16 %[f], %[f]\n\t"                              \
+    "smlad %[a2], %[x], %[f], %[a2]\n\t"                 \
+    "smlad %[a2], %[xo], %[fo], %[a2]\n\t"
+
+#define TE_DSP_DOT_4_ROWS_OUTPUTS                                                 \
+    [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),                   \
+    [in] "+r"(in), [w] "+r"(w), [w2] "+r"(w2),                                    \
+    [x] "=&r"(x), [xo] "=&r"(xo), [f] "=&r"(f), [fo] "=&r"(fo)
+
+/* Any off2, one word per iteration: for the convolution's one-pixel blocks,
+ * whose offset is not folded (inlined there, one asm loop fits its registers
+ * where two would not). */
+static inline void te_dsp_dot_4_rows_offset(const int8_t *in, const int8_t *w, int32_t depth,
+                                            int32_t quads, int32_t off2, int32_t *a)
 {
     const int8_t *w2 = w + 2 * depth;
     const int8_t *const in_end = in + 4 * quads;
@@ -220,41 +258,52 @@ static inline void te_dsp_dot_4_rows(const int8_t *in, const int8_t *w, int32_t 
     }
     __asm__ volatile(
         "1:\n\t"
-        "ldr %[x], [%[in]], #4\n\t"
-        "sxtb16 %[xo], %[x], ror #8\n\t"
-        "sxtb16 %[x], %[x]\n\t"
-        "sadd16 %[xo], %[xo], %[off2]\n\t"
-        "sadd16 %[x], %[x], %[off2]\n\t"
-        "ldr %[f], [%[w], %[depth]]\n\t"
-        "sxtb16 %[fo], %[f], ror #8\n\t"
-        "sxtb16 %[f], %[f]\n\t"
-        "smlad %[a1], %[x], %[f], %[a1]\n\t"
-        "smlad %[a1], %[xo], %[fo], %[a1]\n\t"
-        "ldr %[f], [%[w]], #4\n\t"
-        "sxtb16 %[fo], %[f], ror #8\n\t"
-        "sxtb16 %[f], %[f]\n\t"
-        "smlad %[a0], %[x], %[f], %[a0]\n\t"
-        "smlad %[a0], %[xo], %[fo], %[a0]\n\t"
-        "ldr %[f], [%[w2], %[depth]]\n\t"
-        "sxtb16 %[fo], %[f], ror #8\n\t"
-        "sxtb16 %[f], %[f]\n\t"
-        "smlad %[a3], %[x], %[f], %[a3]\n\t"
-        "smlad %[a3], %[xo], %[fo], %[a3]\n\t"
-        "ldr %[f], [%[w2]], #4\n\t"
-        "sxtb16 %[fo], %[f], ror #8\n\t"
-        "sxtb16 %[f], %[f]\n\t"
-        "smlad %[a2], %[x], %[f], %[a2]\n\t"
-        "smlad %[a2], %[xo], %[fo], %[a2]\n\t"
+        TE_DSP_DOT_4_ROWS_STEP("sadd16 %[xo], %[xo], %[off2]\n\t"
+                               "sadd16 %[x], %[x], %[off2]\n\t")
         "ldr %[f], %[end]\n\t"
         "cmp %[in], %[f]\n\t"
         "bne 1b\n\t"
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-          [in] "+r"(in), [w] "+r"(w), [w2] "+r"(w2),
-          [x] "=&r"(x), [xo] "=&r"(xo), [f] "=&r"(f), [fo] "=&r"(fo)
+        : TE_DSP_DOT_4_ROWS_OUTPUTS
         : [depth] "r"(depth), [off2] "r"(off2), [end] "m"(in_end)
         : "cc", "memory");
     a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
 }
+
+static inline void te_dsp_dot_4_rows(const int8_t *in, const int8_t *w, int32_t depth,
+                                     int32_t quads, int32_t off2, int32_t *a)
+{
+    const int8_t *w2 = w + 2 * depth;
+    const int8_t *const in_end = in + 4 * quads;
+    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    int32_t x, xo, f, fo;
+    if (off2 != 0) {
+        te_dsp_dot_4_rows_offset(in, w, depth, quads, off2, a);
+        return;
+    }
+    if (quads < 1) {
+        return;
+    }
+    /* two words per iteration, an odd count entering at the second (bit 2 of
+     * the input's length in bytes) */
+    __asm__ volatile(
+        "ldr %[f], %[end]\n\t"
+        "sub %[x], %[f], %[in]\n\t"
+        "lsls %[x], %[x], #29\n\t"
+        "bne 2f\n\t"
+        "1:\n\t"
+        TE_DSP_DOT_4_ROWS_STEP("")
+        "2:\n\t"
+        TE_DSP_DOT_4_ROWS_STEP("")
+        "ldr %[f], %[end]\n\t"
+        "cmp %[in], %[f]\n\t"
+        "bne 1b\n\t"
+        : TE_DSP_DOT_4_ROWS_OUTPUTS
+        : [depth] "r"(depth), [end] "m"(in_end)
+        : "cc", "memory");
+    a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
+}
+#undef TE_DSP_DOT_4_ROWS_OUTPUTS
+#undef TE_DSP_DOT_4_ROWS_STEP
 
 #else
 static inline void te_dsp_dot_4_rows(const int8_t *in, const int8_t *w, int32_t depth,
@@ -270,6 +319,12 @@ static inline void te_dsp_dot_4_rows(const int8_t *in, const int8_t *w, int32_t 
             a[u] = __smlad(xo, te_dsp_sxtb16_ror8(f), __smlad(xe, __sxtb16(f), a[u]));
         }
     }
+}
+
+static inline void te_dsp_dot_4_rows_offset(const int8_t *in, const int8_t *w, int32_t depth,
+                                            int32_t quads, int32_t off2, int32_t *a)
+{
+    te_dsp_dot_4_rows(in, w, depth, quads, off2, a);
 }
 #endif
 
