@@ -468,11 +468,28 @@ static void depthwise_case(int32_t index)
     p.pad_h = range(0, f.h - 1);
     p.pad_w = range(0, f.w - 1);
     if (range(0, 2) == 0) {
-        /* the DSP kernel's band path: 3x3, stride 1, rows of 8 or more (and
-         * bands of a few rows when there are many channels) */
-        in.h = range(1, 12);
-        in.w = range(6, 12);
-        in.c = range(1, 72);
+        /* the DSP kernel's band and plane paths (3x3, stride 1) */
+        switch (range(0, 3)) {
+        case 0:
+            /* tall images of narrow rows: planes, transposed or not */
+            in.h = range(1, 30);
+            in.w = range(1, 7);
+            in.c = range(1, 40);
+            break;
+        case 1:
+            /* rows of 8 or more, with more channels than a band holds: planes */
+            in.h = range(1, 3);
+            in.w = range(9, 11);
+            in.c = range(300, 400);
+            break;
+        default:
+            /* rows of 8 or more: bands (of a few rows when there are many
+             * channels) */
+            in.h = range(1, 12);
+            in.w = range(6, 12);
+            in.c = range(1, 72);
+            break;
+        }
         p.depth_multiplier = 1;
         f.c = in.c;
         f.h = f.w = 3;
@@ -521,6 +538,12 @@ static void depthwise_case(int32_t index)
     if (overlapped(depthwise_overlap, window_limit(&in, &out, f.h, f.w, &p), n_in, n_out,
                    &a, &b)) {
         compare("depthwise_overlapped", index, a, b, n_out);
+    }
+    /* one byte further: no longer a whole number of pixels from the input,
+     * which the plane path declines */
+    if (overlapped(depthwise_overlap, window_limit(&in, &out, f.h, f.w, &p) - 1, n_in, n_out,
+                   &a, &b)) {
+        compare("depthwise_overlapped_by_a_byte_more", index, a, b, n_out);
     }
 }
 #endif

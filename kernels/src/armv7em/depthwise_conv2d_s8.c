@@ -3,7 +3,11 @@
  *
  * 3x3 windows at stride 1 over rows of 8 or more pixels take the band path
  * (depthwise_bands, below): bands of output rows, channel by channel, from a
- * channel-major copy of the input. The rest takes the pixel path:
+ * channel-major copy of the input. Other 3x3 stride-1 layers take the plane
+ * path (depthwise_planes) where their output's placement allows it: the same
+ * per-channel loops over whole images, a block of channels at a time, the copy
+ * transposed when the image is taller than wide. The rest takes the pixel
+ * path:
  *
  * Depth multiplier 1 (the usual case): channels go four at a time. One word
  * of input and one of weights hold the same 4 channels of a tap; SXTB16 and
@@ -598,13 +602,19 @@ typedef struct {
  * rows as fit TE_DSP_DW_BAND_BYTES with the copy (channels * pitch bytes per
  * input row, two rows more than the band) and the sums of one channel
  * (4 * out_w bytes per row, plus 4). */
-static int plan_band(const dw_layer *l, int32_t out_h, int32_t out_w, dw_band *b)
+/* Whether band_dot can compute this layer: 3x3 windows, stride 1, depth
+ * multiplier 1, dilation 1 (the band and plane paths). */
+static int band_shaped(const dw_layer *l)
 {
     const te_conv_params *p = l->params;
+    return p->depth_multiplier == 1 && p->dilation_h == 1 && p->dilation_w == 1 &&
+           p->stride_h == 1 && p->stride_w == 1 && l->k_h == 3 && l->k_w == 3;
+}
+
+static int plan_band(const dw_layer *l, int32_t out_h, int32_t out_w, dw_band *b)
+{
     int32_t row_bytes;
-    if (p->depth_multiplier != 1 || p->dilation_h != 1 || p->dilation_w != 1 ||
-        p->stride_h != 1 || p->stride_w != 1 || l->k_h != 3 || l->k_w != 3 ||
-        out_w < TE_DSP_DW_BAND_MIN_COLS || out_w > TE_DSP_DW_BAND_BYTES ||
+    if (!band_shaped(l) || out_w < TE_DSP_DW_BAND_MIN_COLS || out_w > TE_DSP_DW_BAND_BYTES ||
         l->channels > TE_DSP_DW_BAND_BYTES / (out_w + 3)) {
         return 0;
     }
@@ -627,55 +637,75 @@ static inline uint32_t uxtb16_ror8(uint32_t x)
     return r;
 }
 
-/* A 4x4 byte transpose: channel c (0..3) of pixel k (0..3), s[k * ch + c],
- * goes to d[c * plane + k]. */
-static inline void transpose4x4(const int8_t *s, int32_t ch, int8_t *d, int32_t plane)
+/* The bottom halfwords of lo and hi, hi's on top */
+static inline uint32_t pkhbt16(uint32_t lo, uint32_t hi)
 {
-    const uint32_t a = (uint32_t)te_dsp_ld4(s), b = (uint32_t)te_dsp_ld4(s + ch);
-    const uint32_t c = (uint32_t)te_dsp_ld4(s + 2 * ch), e = (uint32_t)te_dsp_ld4(s + 3 * ch);
-    /* (a0 b0 a2 b2), (a1 b1 a3 b3) and the same for c, e */
-    const uint32_t ab_even = __uxtb16(a) | (__uxtb16(b) << 8);
-    const uint32_t ab_odd = uxtb16_ror8(a) | (uxtb16_ror8(b) << 8);
-    const uint32_t ce_even = __uxtb16(c) | (__uxtb16(e) << 8);
-    const uint32_t ce_odd = uxtb16_ror8(c) | (uxtb16_ror8(e) << 8);
-    te_dsp_st4(d, (ab_even & 0xffffu) | (ce_even << 16));
-    te_dsp_st4(d + plane, (ab_odd & 0xffffu) | (ce_odd << 16));
-    te_dsp_st4(d + 2 * plane, (ab_even >> 16) | (ce_even & 0xffff0000u));
-    te_dsp_st4(d + 3 * plane, (ab_odd >> 16) | (ce_odd & 0xffff0000u));
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
+    return r;
 }
 
-/* Copies the image pixels of input rows y0 .. y0 + rows - 1 and columns
- * x0 .. x0 + cols - 1 of in_b into buf: channel c at buf + c * plane, row r
- * at r * pitch. Positions outside the image are not written (the caller has
- * the padding there). */
-static void band_fill(const dw_layer *l, const int8_t *in_b, int32_t y0, int32_t x0,
-                      int32_t rows, int32_t cols, const dw_band *b, int8_t *buf)
+/* The top halfwords of lo and hi, hi's on top */
+static inline uint32_t pkhtb16(uint32_t hi, uint32_t lo)
 {
-    const int32_t ch = l->channels, plane = b->plane;
-    const int32_t j0 = te_max_s32(0, -x0), j1 = te_min_s32(cols, l->in_w - x0);
-    const int32_t r0 = te_max_s32(0, -y0), r1 = te_min_s32(rows, l->in_h - y0);
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(hi), "r"(lo));
+    return r;
+}
+
+/* A 4x4 byte transpose: channel c (0..3) of pixel k (0..3), s[k * step + c],
+ * goes to d[c * plane + k]. */
+static inline void transpose4x4(const int8_t *s, int32_t step, int8_t *d, int32_t plane)
+{
+    const uint32_t a = (uint32_t)te_dsp_ld4(s), b = (uint32_t)te_dsp_ld4(s + step);
+    const uint32_t c = (uint32_t)te_dsp_ld4(s + 2 * step), e = (uint32_t)te_dsp_ld4(s + 3 * step);
+    /* (a0 b0 a2 b2), (a1 b1 a3 b3) and the same for c, e */
+    const uint32_t ab_even = __uxtb16(a) | (__uxtb16(b) << 8);
+    const uint32_t ab_odd = uxtb16_ror8(a) | (b & 0xff00ff00u);
+    const uint32_t ce_even = __uxtb16(c) | (__uxtb16(e) << 8);
+    const uint32_t ce_odd = uxtb16_ror8(c) | (e & 0xff00ff00u);
+    te_dsp_st4(d, pkhbt16(ab_even, ce_even));
+    te_dsp_st4(d + plane, pkhbt16(ab_odd, ce_odd));
+    te_dsp_st4(d + 2 * plane, pkhtb16(ce_even, ab_even));
+    te_dsp_st4(d + 3 * plane, pkhtb16(ce_odd, ab_odd));
+}
+
+/* Copies the image pixels of rows y0 .. y0 + rows - 1 and columns
+ * x0 .. x0 + cols - 1 of an image of in_rows x in_cols pixels into buf:
+ * channel c (of `channels`, from src's) at buf + c * plane, row r at
+ * r * pitch. Pixel (y, x) is at src + y * row_step + x * col_step, so that a
+ * transposed copy (rows of the copy along the image's columns) is the same
+ * loop. Positions outside the image are not written (the caller has the
+ * padding there). */
+static void band_fill(const int8_t *src, int32_t row_step, int32_t col_step, int32_t in_rows,
+                      int32_t in_cols, int32_t channels, int32_t y0, int32_t x0, int32_t rows,
+                      int32_t cols, const dw_band *b, int8_t *buf)
+{
+    const int32_t plane = b->plane;
+    const int32_t j0 = te_max_s32(0, -x0), j1 = te_min_s32(cols, in_cols - x0);
+    const int32_t r0 = te_max_s32(0, -y0), r1 = te_min_s32(rows, in_rows - y0);
     int32_t r, j, c;
     for (r = r0; r < r1; r++) {
-        const int8_t *s_row = in_b + ((y0 + r) * l->in_w + x0) * ch;
-        int8_t *d_row = buf + r * b->pitch;
-        for (j = j0; j + 4 <= j1; j += 4) {
-            const int8_t *s = s_row + j * ch;
-            int8_t *d = d_row + j;
-            for (c = 0; c + 4 <= ch; c += 4, d += 4 * plane) {
-                transpose4x4(s + c, ch, d, plane);
+        const int8_t *s_row = src + (y0 + r) * row_step + (x0 + j0) * col_step;
+        int8_t *d_row = buf + r * b->pitch + j0;
+        for (c = 0; c + 4 <= channels; c += 4) {
+            const int8_t *s = s_row + c;
+            int8_t *d = d_row + c * plane;
+            for (j = j0; j + 4 <= j1; j += 4, s += 4 * col_step, d += 4) {
+                transpose4x4(s, col_step, d, plane);
             }
-            for (; c < ch; c++, d += plane) {
-                d[0] = s[c];
-                d[1] = s[ch + c];
-                d[2] = s[2 * ch + c];
-                d[3] = s[3 * ch + c];
+            for (; j < j1; j++, s += col_step, d++) {
+                d[0] = s[0];
+                d[plane] = s[1];
+                d[2 * plane] = s[2];
+                d[3 * plane] = s[3];
             }
         }
-        for (; j < j1; j++) {
-            const int8_t *s = s_row + j * ch;
-            int8_t *d = d_row + j;
-            for (c = 0; c < ch; c++, d += plane) {
-                *d = s[c];
+        for (; c < channels; c++) {
+            const int8_t *s = s_row + c;
+            int8_t *d = d_row + c * plane;
+            for (j = j0; j < j1; j++, s += col_step, d++) {
+                *d = *s;
             }
         }
     }
@@ -773,6 +803,13 @@ __attribute__((noinline)) static void band_dot(band_job *job)
 /* out = te_dsp_out_s8(te_dsp_rq_apply(sum, rq), 0, -128, 127, 1) for rows x
  * cols sums from acc, the outputs ch apart in a row: the fields in r8-r11
  * by one LDM. */
+#define TE_DW_BAND_OUTPUT                                                                    \
+    "ldr %[x], [%[acc]], #4\n\t"                                                           \
+    TE_DSP_RQ_APPLY_ASM("%[x]", "%[m]", "%[rlo]", "%[rhi]", "%[right]", "%[lo]", "%[hi]")    \
+    "ssat %[hi], #8, %[hi]\n\t"                                                            \
+    "strb %[hi], [%[out]]\n\t"                                                             \
+    "add %[out], %[out], %[ch]\n\t"
+
 __attribute__((noinline)) static void band_requant(const band_job *job, const int32_t *acc,
                                                   int32_t rows)
 {
@@ -796,13 +833,16 @@ __attribute__((noinline)) static void band_requant(const band_job *job, const in
         "ldr %[ch], [%[job], #64]\n\t"
         "1:\n\t"
         "ldr %[n], [%[job], #40]\n\t"
+        /* two outputs per iteration: an odd count, made even, enters at the
+         * second */
+        "ands %[x], %[n], #1\n\t"
+        "add %[n], %[n], %[x]\n\t"
+        "bne 3f\n\t"
         "2:\n\t"
-        "ldr %[x], [%[acc]], #4\n\t"
-        TE_DSP_RQ_APPLY_ASM("%[x]", "%[m]", "%[rlo]", "%[rhi]", "%[right]", "%[lo]", "%[hi]")
-        "ssat %[hi], #8, %[hi]\n\t"
-        "strb %[hi], [%[out]]\n\t"
-        "add %[out], %[out], %[ch]\n\t"
-        "subs %[n], %[n], #1\n\t"
+        TE_DW_BAND_OUTPUT
+        "3:\n\t"
+        TE_DW_BAND_OUTPUT
+        "subs %[n], %[n], #2\n\t"
         "bne 2b\n\t"
         "ldr %[x], [%[job], #68]\n\t"
         "add %[out], %[out], %[x]\n\t"
@@ -814,6 +854,7 @@ __attribute__((noinline)) static void band_requant(const band_job *job, const in
         : [job] "r"(jp)
         : "cc", "memory");
 }
+#undef TE_DW_BAND_OUTPUT
 #else
 static void band_dot(band_job *job)
 {
@@ -849,16 +890,20 @@ static void band_requant(const band_job *job, const int32_t *acc, int32_t rows)
 }
 #endif
 
-/* One channel c of a band whose copy is at x; job has the band's shape. */
+/* One channel c of a band whose copy is at x; job has the band's shape. A
+ * transposed copy (its rows along the image's columns) takes the weights
+ * transposed too: tap (ky, kx) of the copy is the filter's (kx, ky). */
 static void band_channel(const dw_layer *l, int32_t c, const int8_t *x, int8_t *out,
-                         int32_t *acc, band_job *job)
+                         int32_t *acc, band_job *job, int transposed)
 {
     const te_conv_params *p = l->params;
     const int32_t ch = l->channels, q = l->quant->count != 1 ? c : 0;
     const int32_t mult = l->quant->multipliers[q], shift = l->quant->shifts[q];
     const int8_t *w = l->filter + c;
-    const int32_t w0 = w[0], w1 = w[ch], w2 = w[2 * ch], w3 = w[3 * ch], w4 = w[4 * ch];
-    const int32_t w5 = w[5 * ch], w6 = w[6 * ch], w7 = w[7 * ch], w8 = w[8 * ch];
+    const int32_t across = transposed ? 3 * ch : ch, down = transposed ? ch : 3 * ch;
+    const int32_t w0 = w[0], w1 = w[across], w2 = w[2 * across];
+    const int32_t w3 = w[down], w4 = w[down + across], w5 = w[down + 2 * across];
+    const int32_t w6 = w[2 * down], w7 = w[2 * down + across], w8 = w[2 * down + 2 * across];
     const int32_t rows = job->rows;
     int32_t k;
     job->x = x;
@@ -882,7 +927,7 @@ static void band_channel(const dw_layer *l, int32_t c, const int8_t *x, int8_t *
         return;
     }
     for (k = 0; k < rows * job->cols; k++) {
-        out[(k / job->cols) * (job->cols * ch + job->out_skip) + (k % job->cols) * ch] =
+        out[(k / job->cols) * (job->cols * job->ch + job->out_skip) + (k % job->cols) * job->ch] =
             (int8_t)te_clamp_s32(te_add_wrap_s32(te_dsp_mbqm(acc[k], mult, shift),
                                                  p->output_offset),
                                  p->activation_min, p->activation_max);
@@ -916,16 +961,136 @@ __attribute__((noinline)) static void depthwise_bands(const dw_layer *l, const d
             if ((batch == 0 && oy == 0) || y0 < 0 || y0 + rows + 2 > l->in_h) {
                 memset(buf, (int8_t)-p->input_offset, sizeof buf);
             }
-            band_fill(l, in_b, y0, -p->pad_w, rows + 2, out_w + 2, b, buf);
+            band_fill(in_b, l->in_w * ch, ch, l->in_h, l->in_w, ch, y0, -p->pad_w, rows + 2,
+                      out_w + 2, b, buf);
             job.rows = rows;
             for (c = 0; c < ch; c++) {
-                band_channel(l, c, buf + c * b->plane, out_b + oy * out_w * ch + c, acc, &job);
+                band_channel(l, c, buf + c * b->plane, out_b + oy * out_w * ch + c, acc, &job,
+                             0);
             }
             if (!l->full_range) {
                 /* band_requant saturated to all of int8 */
                 te_dsp_clamp_s8(out_b + oy * out_w * ch, rows * out_w * ch, p->activation_min,
                                 p->activation_max);
             }
+        }
+    }
+}
+
+/* The plane path: layers of the band path's shape whose rows are too narrow
+ * for it (KWS's are 5 wide), or whose channels do not fit its bands. A block
+ * of channels is copied whole, every row of the image with its padding, and
+ * computed channel by channel as one band; the copy is transposed (its rows
+ * along the image's columns) where band_dot then takes fewer instructions:
+ * KWS's 25 x 5 outputs run as 5 rows of 25. The output is written channel
+ * block by channel block, not pixel by pixel. For a placement the memory
+ * planner allows, that is safe when the output does not overlap the input or
+ * starts a whole number of pixels before it: a block's writes then land on
+ * input bytes of its own channels (all copied already) or of earlier
+ * channels or images (all read already). Other placements take the pixel
+ * path (plane_order_is_safe). */
+#ifndef TE_DSP_DW_PLANE_BYTES
+#define TE_DSP_DW_PLANE_BYTES 2048
+#endif
+/* Fewer outputs per channel take the pixel path: there the per-channel
+ * set-up (weights, requantization, the calls) costs what the plane path
+ * saves (VWW's 3 x 3 images run as fast either way, its 6 x 6 ones 28%
+ * faster by planes). */
+#define TE_DSP_DW_PLANE_MIN_PIXELS 12
+
+typedef struct {
+    dw_band band;   /* rows: rows of the copy (out_h, or out_w when transposed) */
+    int32_t cols;   /* outputs per row of the copy */
+    int32_t block;  /* channels per copy */
+    int transposed;
+} dw_planes;
+
+/* band_dot's instructions for rows x cols outputs: two per step of 24, and
+ * about 13 per row */
+static int32_t band_dot_cost(int32_t rows, int32_t cols)
+{
+    return rows * (13 + 24 * ((cols + 1) / 2));
+}
+
+/* The plane shape for this layer, 0 when it takes the pixel path: the
+ * cheaper orientation, and as many channels per copy as fit
+ * TE_DSP_DW_PLANE_BYTES with the sums of one channel (a multiple of 4 where
+ * that leaves at least 4, for band_fill's 4 x 4 transposes). */
+static int plan_planes(const dw_layer *l, int32_t out_h, int32_t out_w, dw_planes *pl)
+{
+    int32_t room;
+    if (!band_shaped(l) || out_h > TE_DSP_DW_PLANE_BYTES || out_w > TE_DSP_DW_PLANE_BYTES ||
+        out_h * out_w < TE_DSP_DW_PLANE_MIN_PIXELS) {
+        return 0;
+    }
+    pl->transposed = band_dot_cost(out_w, out_h) < band_dot_cost(out_h, out_w);
+    pl->band.rows = pl->transposed ? out_w : out_h;
+    pl->cols = pl->transposed ? out_h : out_w;
+    pl->band.pitch = pl->cols + 3;
+    pl->band.plane = pl->band.pitch * (pl->band.rows + 2);
+    room = TE_DSP_DW_PLANE_BYTES - 4 * (out_h * out_w + 1); /* no overflow: both <= 2048 */
+    if (room < pl->band.plane) {
+        return 0;
+    }
+    pl->block = te_min_s32(l->channels, room / pl->band.plane);
+    if (pl->block > 4) {
+        pl->block -= pl->block % 4;
+    }
+    return 1;
+}
+
+/* Whether the plane path's order of writes is safe for this placement of the
+ * output (see above). Compared as addresses: the two may be parts of one
+ * arena. */
+static int plane_order_is_safe(const int8_t *input, int32_t in_bytes, const int8_t *output,
+                                int32_t out_bytes, int32_t channels)
+{
+    const uintptr_t in = (uintptr_t)input, out = (uintptr_t)output;
+    if (out + (uintptr_t)out_bytes <= in || in + (uintptr_t)in_bytes <= out) {
+        return 1;
+    }
+    return out <= in && (in - out) % (uintptr_t)channels == 0;
+}
+
+/* The depthwise layer by channel blocks (plan_planes). */
+__attribute__((noinline)) static void depthwise_planes(const dw_layer *l, const dw_planes *pl,
+                                                      int32_t batches, const int8_t *input,
+                                                      int32_t out_h, int32_t out_w,
+                                                      int8_t *output)
+{
+    const te_conv_params *p = l->params;
+    const int32_t ch = l->channels, rows = pl->band.rows;
+    int8_t buf[pl->block * pl->band.plane];
+    int32_t acc[out_h * out_w + 1];
+    band_job job;
+    int32_t batch, c0, c;
+    job.pitch = pl->band.pitch;
+    job.cols = pl->cols;
+    job.ch = pl->transposed ? out_w * ch : ch;
+    job.out_skip = pl->transposed ? ch - out_h * out_w * ch : 0;
+    /* the padding: no copy writes there */
+    memset(buf, (int8_t)-p->input_offset, sizeof buf);
+    for (batch = 0; batch < batches; batch++) {
+        const int8_t *in_b = input + batch * l->in_h * l->in_w * ch;
+        int8_t *out_b = output + batch * out_h * out_w * ch;
+        for (c0 = 0; c0 < ch; c0 += pl->block) {
+            const int32_t n = te_min_s32(pl->block, ch - c0);
+            if (pl->transposed) {
+                band_fill(in_b + c0, ch, l->in_w * ch, l->in_w, l->in_h, n, -p->pad_w,
+                          -p->pad_h, out_w + 2, out_h + 2, &pl->band, buf);
+            } else {
+                band_fill(in_b + c0, l->in_w * ch, ch, l->in_h, l->in_w, n, -p->pad_h,
+                          -p->pad_w, out_h + 2, out_w + 2, &pl->band, buf);
+            }
+            job.rows = rows;
+            for (c = 0; c < n; c++) {
+                band_channel(l, c0 + c, buf + c * pl->band.plane, out_b + c0 + c, acc, &job,
+                             pl->transposed);
+            }
+        }
+        if (!l->full_range) {
+            /* band_requant saturated to all of int8 */
+            te_dsp_clamp_s8(out_b, out_h * out_w * ch, p->activation_min, p->activation_max);
         }
     }
 }
@@ -997,6 +1162,7 @@ te_status te_depthwise_conv2d_s8(const te_conv_params *params, const te_requant 
 {
     dw_layer layer;
     dw_band band;
+    dw_planes planes;
 
     if (params == NULL || quant == NULL || input_dims == NULL || input == NULL ||
         filter_dims == NULL || filter == NULL || output_dims == NULL || output == NULL ||
@@ -1038,6 +1204,15 @@ te_status te_depthwise_conv2d_s8(const te_conv_params *params, const te_requant 
     if (plan_band(&layer, output_dims->h, output_dims->w, &band)) {
         depthwise_bands(&layer, &band, input_dims->n, input, output_dims->h, output_dims->w,
                         output);
+        return TE_OK;
+    }
+    if (plan_planes(&layer, output_dims->h, output_dims->w, &planes) &&
+        plane_order_is_safe(input, input_dims->n * input_dims->h * input_dims->w * input_dims->c,
+                             output,
+                             output_dims->n * output_dims->h * output_dims->w * output_dims->c,
+                             layer.channels)) {
+        depthwise_planes(&layer, &planes, input_dims->n, input, output_dims->h, output_dims->w,
+                         output);
         return TE_OK;
     }
     {
