@@ -723,9 +723,24 @@ static inline void next_pixel(int32_t *batch, int32_t *oy, int32_t *ox, int32_t 
     }
 }
 
+/* s[u] += sum over i < n of (in[i] + off) * w[u * stride + i] for the 4
+ * filters u < 4, stride bytes apart: te_dsp_dot_4_rows_offset, then the
+ * last n mod 4 values. Out of line: inlined into the pixel loops, the asm
+ * would not get the 13 registers it takes. */
+__attribute__((noinline)) static void dot_1x4(const int8_t *in, const int8_t *w, int32_t stride,
+                                              int32_t n, int32_t off, int32_t s[4])
+{
+    const int32_t whole = n & ~3;
+    int32_t u;
+    te_dsp_dot_4_rows_offset(in, w, stride, n / 4, te_dsp_dup16(off), s);
+    for (u = 0; u < 4 && whole < n; u++) {
+        s[u] = te_dsp_dot_row(in + whole, w + u * stride + whole, n - whole, off, s[u]);
+    }
+}
+
 /* Every output channel of one pixel of a pointwise layer from its k input
  * values v, four filters at a time as a fully connected layer does
- * (te_dsp_dot_4_rows_offset): for a short last block of one pixel, where the
+ * (dot_1x4): for a short last block of one pixel, where the
  * column block would take four pixels' time. v must not overlap the output. */
 __attribute__((noinline)) static void pixel_outputs(const block_job *job, const int8_t *v,
                                                     int32_t off, int8_t *out)
@@ -740,11 +755,7 @@ __attribute__((noinline)) static void pixel_outputs(const block_job *job, const 
             acc[u] = job->bias != NULL ? job->bias[oc + u] : 0;
         }
         if (n == 4) {
-            /* te_dsp_dot_4_full_rows with the offset always added */
-            te_dsp_dot_4_rows_offset(v, w, k, k / 4, te_dsp_dup16(off), acc);
-            for (u = 0; u < 4 && k % 4 != 0; u++) {
-                acc[u] = te_dsp_dot_row(v + k / 4 * 4, w + u * k + k / 4 * 4, k % 4, off, acc[u]);
-            }
+            dot_1x4(v, w, k, k, off, acc);
         } else {
             for (u = 0; u < n; u++) {
                 acc[u] = te_dsp_dot_row(v, w + u * k, k, off, acc[u]);
@@ -873,7 +884,9 @@ static inline void dot_1x2_off(const int8_t *in, const int8_t *w0, const int8_t 
 }
 
 /* Grouped convolutions and long windows: one pixel at a time, raster order,
- * valid taps only, read in place. */
+ * valid taps only, read in place. Filters go four at a time where four of
+ * one group remain (dot_1x4: each input word widened once for the four),
+ * else two. */
 static void conv_in_place(const conv_shape *sh, const block_job *job, const int8_t *input,
                           int8_t *output, int32_t filters_per_group)
 {
@@ -896,30 +909,36 @@ static void conv_in_place(const conv_shape *sh, const block_job *job, const int8
                 int8_t *out = output + ((batch * oh + oy) * ow + ox) * cout;
                 int32_t kx0, kx1, ky, kx;
                 valid_taps(x0, kw, dw, iw, &kx0, &kx1);
-                for (oc = 0; oc < cout; oc += 2) {
+                for (oc = 0; oc < cout;) {
                     const int32_t group = oc / filters_per_group;
+                    const int four = oc + 3 < cout && (oc + 3) / filters_per_group == group;
                     const int32_t oc1 =
                         (oc + 1 < cout && (oc + 1) / filters_per_group == group) ? oc + 1 : oc;
+                    const int32_t n = four ? 4 : oc1 - oc + 1;
                     const int8_t *w0 = job->filter + oc * fsize, *w1 = job->filter + oc1 * fsize;
-                    int32_t s[2];
-                    s[0] = job->bias != NULL ? job->bias[oc] : 0;
-                    s[1] = job->bias != NULL ? job->bias[oc1] : 0;
+                    int32_t s[4], u;
+                    for (u = 0; u < 4; u++) {
+                        s[u] = job->bias != NULL && u < n ? job->bias[oc + u] : 0;
+                    }
                     for (ky = ky0; ky < ky1 && kx0 < kx1; ky++) {
                         const int8_t *r = in_b + (y0 + ky * dh) * iw * ic_all + group * fc;
                         const int32_t wo = ky * kw * fc;
-                        if (dw == 1 && fc == ic_all) {
-                            dot_1x2_off(r + (x0 + kx0) * ic_all, w0 + wo + kx0 * fc,
-                                        w1 + wo + kx0 * fc, (kx1 - kx0) * fc, off, s);
-                        } else {
-                            for (kx = kx0; kx < kx1; kx++) {
-                                dot_1x2_off(r + (x0 + kx * dw) * ic_all, w0 + wo + kx * fc,
-                                            w1 + wo + kx * fc, fc, off, s);
+                        /* the runs of this row: all of it, or one tap each */
+                        const int whole_row = dw == 1 && fc == ic_all;
+                        const int32_t run = whole_row ? (kx1 - kx0) * fc : fc;
+                        for (kx = kx0; kx < (whole_row ? kx0 + 1 : kx1); kx++) {
+                            const int8_t *x = r + (x0 + kx * dw) * ic_all;
+                            if (four) {
+                                dot_1x4(x, w0 + wo + kx * fc, fsize, run, off, s);
+                            } else {
+                                dot_1x2_off(x, w0 + wo + kx * fc, w1 + wo + kx * fc, run, off, s);
                             }
                         }
                     }
-                    out[oc] = requant_channel(s[0], oc, job);
-                    out[oc1] = requant_channel(s[1], oc1, job);
-                    oc = oc1 - 1; /* the loop adds 2: continue after oc1 */
+                    for (u = 0; u < n; u++) {
+                        out[oc + u] = requant_channel(s[u], oc + u, job);
+                    }
+                    oc += n;
                 }
             }
         }
