@@ -23,20 +23,6 @@ def _layer_ops(compiled) -> list[str]:
     return [layer["op"] for layer in compiled.report["layers"]]
 
 
-def _inputs(compiled, rng) -> list[list[np.ndarray]]:
-    sets = []
-    for fill in ("min", "max", "random", "random"):
-        xs = []
-        for spec in compiled.inputs:
-            info = np.iinfo(spec["dtype"])
-            if fill == "random":
-                xs.append(rng.integers(info.min, info.max + 1, spec["shape"], spec["dtype"]))
-            else:
-                xs.append(np.full(spec["shape"], getattr(info, fill), spec["dtype"]))
-        sets.append(xs)
-    return sets
-
-
 @pytest.mark.parametrize("kwargs", [
     # micro_speech's shape: 10x8 window, stride 2, 8 filters, SAME
     dict(input_shape=(1, 49, 40, 1), kernel=(10, 8), stride=2, depth_multiplier=8,
@@ -52,7 +38,7 @@ def test_one_channel_depthwise_runs_as_conv_and_matches_tflm(kwargs, tmp_path):
     built = tb.depthwise_model(rng, **kwargs)
     compiled = tinyedge.compile(bytes(built), tmp_path / "out")
     assert _layer_ops(compiled) == ["CONV_2D"]
-    for xs in _inputs(compiled, rng):
+    for xs in tb.extreme_and_random_inputs(compiled, rng):
         ours = compiled.run(*xs)
         theirs = tb.run_tflm(built, xs)
         for a, b in zip(ours, theirs):

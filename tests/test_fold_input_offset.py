@@ -19,20 +19,6 @@ from tinyedge.ir import Quantization  # noqa: E402
 from tinyedge.passes.fold_input_offset import fold_input_offset  # noqa: E402
 
 
-def _inputs(compiled, rng) -> list[list[np.ndarray]]:
-    sets = []
-    for fill in ("min", "max", "random", "random"):
-        xs = []
-        for spec in compiled.inputs:
-            info = np.iinfo(spec["dtype"])
-            if fill == "random":
-                xs.append(rng.integers(info.min, info.max + 1, spec["shape"], spec["dtype"]))
-            else:
-                xs.append(np.full(spec["shape"], getattr(info, fill), spec["dtype"]))
-        sets.append(xs)
-    return sets
-
-
 def _kernel_input_offsets(out_dir: Path) -> list[int]:
     source = next(p for p in out_dir.glob("*.c") if not p.name.endswith("_weights.c"))
     return [int(v) for v in re.findall(r"\.input_offset = (-?\d+)", source.read_text())]
@@ -51,7 +37,7 @@ def test_folded_fully_connected_matches_tflm(kwargs, tmp_path):
     assert read_tflite(bytes(built), "m").inputs[0].quant.zero_point != 0
     compiled = tinyedge.compile(bytes(built), tmp_path / "out")
     assert _kernel_input_offsets(tmp_path / "out") == [0]
-    for xs in _inputs(compiled, rng):
+    for xs in tb.extreme_and_random_inputs(compiled, rng):
         ours = compiled.run(*xs)
         theirs = tb.run_tflm(built, xs)
         for a, b in zip(ours, theirs):

@@ -840,6 +840,21 @@ def default_arena_size(model_bytes: bytes, tensor_bytes: int = 0) -> int:
     return 64 * 1024 + 4 * len(model_bytes) + 4 * tensor_bytes
 
 
+def extreme_and_random_inputs(compiled, rng) -> list[list[np.ndarray]]:
+    """Input sets for a compiled model: all minimum, all maximum, then two random."""
+    sets = []
+    for fill in ("min", "max", "random", "random"):
+        xs = []
+        for spec in compiled.inputs:
+            info = np.iinfo(spec["dtype"])
+            if fill == "random":
+                xs.append(rng.integers(info.min, info.max + 1, spec["shape"], spec["dtype"]))
+            else:
+                xs.append(np.full(spec["shape"], getattr(info, fill), spec["dtype"]))
+        sets.append(xs)
+    return sets
+
+
 def run_tflm(model: bytes | BuiltModel, inputs: Sequence[np.ndarray],
              arena_size: int | None = None) -> list[np.ndarray]:
     """Run ``model`` once in TFLite Micro; returns the outputs (copies)."""
