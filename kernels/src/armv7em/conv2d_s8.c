@@ -31,9 +31,11 @@
  * after every pixel already written, so no write lands on an input byte that
  * is still to be read, as in the reference's raster order.
  *
- * Grouped convolutions and windows longer than TE_DSP_MAX_K take a one-pixel
- * path that reads the input in place (its writes stay within the pixel being
- * computed, which the planner allows as well).
+ * Windows longer than TE_DSP_MAX_K take the same column blocks in chunks,
+ * each filter's sums kept between them (conv_long). Grouped convolutions, and
+ * long windows of very many filters, take a one-pixel path that reads the
+ * input in place (its writes stay within the pixel being computed, which the
+ * planner allows as well).
  */
 #include "tinyedge/te_kernels.h"
 #include "tinyedge/te_arith.h"
@@ -131,12 +133,12 @@ static inline int8_t requant_channel(int32_t acc, int32_t oc, const block_job *j
                    job->activation_min, job->activation_max);
 }
 
-/* s[j] = init + the dot products of the n groups of weights at w with the 4
+/* s[j] += the dot products of the n groups of weights at w with the 4
  * columns of a block. */
-static inline void dot_block(const int32_t *c, const int8_t *w, int32_t n, int32_t init,
+static inline void dot_block(const int32_t *c, const int8_t *w, int32_t n,
                              int32_t s[TE_DSP_BLOCK])
 {
-    int32_t s0 = init, s1 = init, s2 = init, s3 = init, w0, w1;
+    int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], w0, w1;
     __asm__ volatile(
         TE_DSP_DOT("%[n]")
         : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3),
@@ -382,8 +384,9 @@ static void filters_c(const block_job *job, const int32_t *cols, int8_t *out, in
         const int32_t n = c_tail ? quads : (k + 3) >> 2;
         const int8_t *row = job->filter + oc * k;
         int8_t *o = out + oc;
-        int32_t s[TE_DSP_BLOCK], mult, shift, j;
-        dot_block(cols, row, n, init, s);
+        int32_t s[TE_DSP_BLOCK] = {init, init, init, init};
+        int32_t mult, shift, j;
+        dot_block(cols, row, n, s);
         if (c_tail) {
             dot_block_tail(cols + n * 2 * TE_DSP_BLOCK, row + 4 * n, rest, s);
         }
@@ -883,8 +886,96 @@ static inline void dot_1x2_off(const int8_t *in, const int8_t *w0, const int8_t 
     s[0] = s0; s[1] = s1;
 }
 
-/* Grouped convolutions and long windows: one pixel at a time, raster order,
- * valid taps only, read in place. Filters go four at a time where four of
+/* Windows longer than TE_DSP_MAX_K (ungrouped) of layers of at most
+ * TE_DSP_LONG_MAX_COUT filters take the column path in chunks: the columns
+ * of TE_DSP_LONG_CHUNK window values at a time, every filter's sums for the
+ * block kept on the stack between chunks (16 bytes a filter), the outputs
+ * requantized and written once the last chunk is done, so in the same order
+ * as conv_columns. */
+#define TE_DSP_LONG_CHUNK 144
+#define TE_DSP_LONG_MAX_COUT 256
+
+/* dst[i] = window value k0 + i of output pixel (batch, oy, ox), i < n, in the
+ * window's (ky, kx, c) order, pad where the tap lies outside the image. */
+static void window_part(const conv_shape *sh, const int8_t *input, int32_t batch, int32_t oy,
+                        int32_t ox, int32_t k0, int32_t n, int8_t pad, int8_t *dst)
+{
+    const te_conv_params *p = sh->params;
+    const int32_t ih = sh->in->h, iw = sh->in->w, c = sh->in->c, kw = sh->filter->w;
+    const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+    const int8_t *in_b = input + batch * ih * iw * c;
+    int32_t k = k0;
+    while (k < k0 + n) {
+        const int32_t tap = k / c, ch = k % c, len = te_min_s32(c - ch, k0 + n - k);
+        const int32_t y = y0 + tap / kw * p->dilation_h, x = x0 + tap % kw * p->dilation_w;
+        if (y >= 0 && y < ih && x >= 0 && x < iw) {
+            te_dsp_copy_forward(dst + (k - k0), in_b + (y * iw + x) * c + ch, len);
+        } else {
+            fill_run(dst + (k - k0), pad, len);
+        }
+        k += len;
+    }
+}
+
+static void conv_long(const conv_shape *sh, const block_job *job, const int8_t *input,
+                      int8_t *output)
+{
+    const int32_t oh = sh->out->h, ow = sh->out->w, cout = job->cout, k = job->k;
+    const int32_t pixels = sh->out->n * oh * ow;
+    const int32_t off = sh->params->input_offset, off2 = te_dsp_dup16(off);
+    const int8_t pad = (int8_t)-off;
+    int32_t cols[2 * TE_DSP_BLOCK * (TE_DSP_LONG_CHUNK / 4)];
+    int8_t window[TE_DSP_LONG_CHUNK];
+    int32_t sums[TE_DSP_BLOCK * cout];
+    int32_t batch = 0, oy = 0, ox = 0, first, k0, oc, j;
+    for (first = 0; first < pixels; first += TE_DSP_BLOCK) {
+        const int32_t count = te_min_s32(TE_DSP_BLOCK, pixels - first);
+        /* (batch, oy, ox) of the block's first pixel, kept for each chunk */
+        const int32_t b0 = batch, y0 = oy, x0 = ox;
+        int8_t *out = output + first * cout;
+        for (k0 = 0; k0 < k; k0 += TE_DSP_LONG_CHUNK) {
+            const int32_t n = te_min_s32(TE_DSP_LONG_CHUNK, k - k0), groups = n / 4;
+            batch = b0;
+            oy = y0;
+            ox = x0;
+            for (j = 0; j < TE_DSP_BLOCK; j++) {
+                /* a short last block repeats its last pixel */
+                window_part(sh, input, batch, oy, ox, k0, n, pad, window);
+                widen(cols, j, window, n, off2, pad);
+                if (j + 1 < count) {
+                    next_pixel(&batch, &oy, &ox, oh, ow);
+                }
+            }
+            for (oc = 0; oc < cout; oc++) {
+                int32_t *s = sums + TE_DSP_BLOCK * oc;
+                const int8_t *w = job->filter + oc * k + k0;
+                if (k0 == 0) {
+                    s[0] = s[1] = s[2] = s[3] = job->bias != NULL ? job->bias[oc] : 0;
+                }
+                dot_block(cols, w, groups, s);
+                if (n > 4 * groups) {
+                    dot_block_tail(cols + groups * 2 * TE_DSP_BLOCK, w + 4 * groups,
+                                   n - 4 * groups, s);
+                }
+            }
+        }
+        for (j = 0; j < count; j++) {
+            for (oc = 0; oc < cout; oc++) {
+                const int32_t sum = sums[TE_DSP_BLOCK * oc + j];
+                out[j * cout + oc] =
+                    job->prepared
+                        ? te_dsp_out_s8(te_dsp_rq_apply(sum, &job->rq[job->per_channel ? oc : 0]),
+                                        job->output_offset, job->activation_min,
+                                        job->activation_max, 0)
+                        : requant_channel(sum, oc, job);
+            }
+        }
+        next_pixel(&batch, &oy, &ox, oh, ow);
+    }
+}
+
+/* Grouped convolutions, and long windows of more filters than conv_long
+ * takes: one pixel at a time, raster order, valid taps only, read in place. Filters go four at a time where four of
  * one group remain (dot_1x4: each input word widened once for the four),
  * else two. */
 static void conv_in_place(const conv_shape *sh, const block_job *job, const int8_t *input,
@@ -1019,6 +1110,8 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
             job.tail_filters = tail;
         }
         conv_columns(&sh, &job, input, output);
+    } else if (groups == 1 && job.cout <= TE_DSP_LONG_MAX_COUT) {
+        conv_long(&sh, &job, input, output);
     } else {
         conv_in_place(&sh, &job, input, output, filters_per_group);
     }
