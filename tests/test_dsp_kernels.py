@@ -469,7 +469,14 @@ static void depthwise_case(int32_t index)
     p.pad_w = range(0, f.w - 1);
     if (range(0, 2) == 0) {
         /* the DSP kernel's band and plane paths (3x3, stride 1) */
-        switch (range(0, 3)) {
+        switch (range(0, 4)) {
+        case 3:
+            /* wide rows of too many channels for a band of all of them, in
+             * images too big for one channel's plane: planes in bands of rows */
+            in.h = range(12, 14);
+            in.w = range(28, 30);
+            in.c = range(42, 48);
+            break;
         case 0:
             /* tall images of narrow rows: planes, transposed or not */
             in.h = range(1, 30);

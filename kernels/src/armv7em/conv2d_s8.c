@@ -920,8 +920,8 @@ static void window_part(const conv_shape *sh, const int8_t *input, int32_t batch
     }
 }
 
-static void conv_long(const conv_shape *sh, const block_job *job, const int8_t *input,
-                      int8_t *output)
+__attribute__((noinline)) static void conv_long(const conv_shape *sh, const block_job *job,
+                                                const int8_t *input, int8_t *output)
 {
     const int32_t oh = sh->out->h, ow = sh->out->w, cout = job->cout, k = job->k;
     const int32_t pixels = sh->out->n * oh * ow;

@@ -1015,10 +1015,14 @@ static int32_t band_dot_cost(int32_t rows, int32_t cols)
 /* The plane shape for this layer, 0 when it takes the pixel path: the
  * cheaper orientation, and as many channels per copy as fit
  * TE_DSP_DW_PLANE_BYTES with the sums of one channel (a multiple of 4 where
- * that leaves at least 4, for band_fill's 4 x 4 transposes). */
+ * that leaves at least 4, for band_fill's 4 x 4 transposes). Where one
+ * channel's plane does not fit, 4 channels at a time in bands of as many
+ * rows as fit TE_DSP_DW_BAND_BYTES (not transposed): mobilenet_v2's 112 x 112
+ * and 56 x 56 layers of 32 and 144 channels, too wide for a band of all
+ * channels. */
 static int plan_planes(const dw_layer *l, int32_t out_h, int32_t out_w, dw_planes *pl)
 {
-    int32_t room;
+    int32_t room, row_bytes;
     if (!band_shaped(l) || out_h > TE_DSP_DW_PLANE_BYTES || out_w > TE_DSP_DW_PLANE_BYTES ||
         out_h * out_w < TE_DSP_DW_PLANE_MIN_PIXELS) {
         return 0;
@@ -1029,14 +1033,22 @@ static int plan_planes(const dw_layer *l, int32_t out_h, int32_t out_w, dw_plane
     pl->band.pitch = pl->cols + 3;
     pl->band.plane = pl->band.pitch * (pl->band.rows + 2);
     room = TE_DSP_DW_PLANE_BYTES - 4 * (out_h * out_w + 1); /* no overflow: both <= 2048 */
-    if (room < pl->band.plane) {
-        return 0;
+    if (room >= pl->band.plane) {
+        pl->block = te_min_s32(l->channels, room / pl->band.plane);
+        if (pl->block > 4) {
+            pl->block -= pl->block % 4;
+        }
+        return 1;
     }
-    pl->block = te_min_s32(l->channels, room / pl->band.plane);
-    if (pl->block > 4) {
-        pl->block -= pl->block % 4;
-    }
-    return 1;
+    pl->transposed = 0;
+    pl->cols = out_w;
+    pl->band.pitch = out_w + 3;
+    pl->block = te_min_s32(l->channels, 4);
+    row_bytes = pl->block * pl->band.pitch; /* <= 4 * 2051 */
+    pl->band.rows = te_min_s32(out_h, (TE_DSP_DW_BAND_BYTES - 4 - 2 * row_bytes) /
+                                          (row_bytes + 4 * out_w));
+    pl->band.plane = pl->band.pitch * (pl->band.rows + 2);
+    return pl->band.rows >= 1;
 }
 
 /* Whether the plane path's order of writes is safe for this placement of the
@@ -1059,33 +1071,42 @@ __attribute__((noinline)) static void depthwise_planes(const dw_layer *l, const 
                                                       int8_t *output)
 {
     const te_conv_params *p = l->params;
-    const int32_t ch = l->channels, rows = pl->band.rows;
+    const int32_t ch = l->channels;
     int8_t buf[pl->block * pl->band.plane];
-    int32_t acc[out_h * out_w + 1];
+    int32_t acc[pl->band.rows * pl->cols + 1];
     band_job job;
-    int32_t batch, c0, c;
+    int32_t batch, oy, c0, c;
     job.pitch = pl->band.pitch;
     job.cols = pl->cols;
     job.ch = pl->transposed ? out_w * ch : ch;
     job.out_skip = pl->transposed ? ch - out_h * out_w * ch : 0;
-    /* the padding: no copy writes there */
-    memset(buf, (int8_t)-p->input_offset, sizeof buf);
     for (batch = 0; batch < batches; batch++) {
         const int8_t *in_b = input + batch * l->in_h * l->in_w * ch;
         int8_t *out_b = output + batch * out_h * out_w * ch;
-        for (c0 = 0; c0 < ch; c0 += pl->block) {
-            const int32_t n = te_min_s32(pl->block, ch - c0);
-            if (pl->transposed) {
-                band_fill(in_b + c0, ch, l->in_w * ch, l->in_w, l->in_h, n, -p->pad_w,
-                          -p->pad_h, out_w + 2, out_h + 2, &pl->band, buf);
-            } else {
-                band_fill(in_b + c0, l->in_w * ch, ch, l->in_h, l->in_w, n, -p->pad_h,
-                          -p->pad_w, out_h + 2, out_w + 2, &pl->band, buf);
+        /* bands of rows (one, the whole image, when transposed) */
+        for (oy = 0; oy < (pl->transposed ? 1 : out_h); oy += pl->band.rows) {
+            const int32_t rows = pl->transposed ? pl->band.rows
+                                                : te_min_s32(pl->band.rows, out_h - oy);
+            const int32_t y0 = oy - p->pad_h;
+            /* the padding: no copy writes there, but a band's rows outside
+             * the image may have been inside for the one before */
+            if ((batch == 0 && oy == 0) || y0 < 0 || y0 + rows + 2 > l->in_h) {
+                memset(buf, (int8_t)-p->input_offset, sizeof buf);
             }
-            job.rows = rows;
-            for (c = 0; c < n; c++) {
-                band_channel(l, c0 + c, buf + c * pl->band.plane, out_b + c0 + c, acc, &job,
-                             pl->transposed);
+            for (c0 = 0; c0 < ch; c0 += pl->block) {
+                const int32_t n = te_min_s32(pl->block, ch - c0);
+                if (pl->transposed) {
+                    band_fill(in_b + c0, ch, l->in_w * ch, l->in_w, l->in_h, n, -p->pad_w,
+                              -p->pad_h, out_w + 2, out_h + 2, &pl->band, buf);
+                } else {
+                    band_fill(in_b + c0, l->in_w * ch, ch, l->in_h, l->in_w, n, y0, -p->pad_w,
+                              rows + 2, out_w + 2, &pl->band, buf);
+                }
+                job.rows = rows;
+                for (c = 0; c < n; c++) {
+                    band_channel(l, c0 + c, buf + c * pl->band.plane,
+                                 out_b + oy * out_w * ch + c0 + c, acc, &job, pl->transposed);
+                }
             }
         }
         if (!l->full_range) {
