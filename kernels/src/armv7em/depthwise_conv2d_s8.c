@@ -5,9 +5,9 @@
  * (depthwise_bands, below): bands of output rows, channel by channel, from a
  * channel-major copy of the input. Other 3x3 stride-1 layers take the plane
  * path (depthwise_planes) where their output's placement allows it: the same
- * per-channel loops over whole images, a block of channels at a time, the copy
- * transposed when the image is taller than wide. The rest takes the pixel
- * path:
+ * per-channel loops over whole images (or bands of rows, for big ones), a
+ * block of channels at a time, the copy transposed when the image is taller
+ * than wide. The rest takes the pixel path:
  *
  * Depth multiplier 1 (the usual case): channels go four at a time. One word
  * of input and one of weights hold the same 4 channels of a tap; SXTB16 and
@@ -982,13 +982,15 @@ __attribute__((noinline)) static void depthwise_bands(const dw_layer *l, const d
  * of channels is copied whole, every row of the image with its padding, and
  * computed channel by channel as one band; the copy is transposed (its rows
  * along the image's columns) where band_dot then takes fewer instructions:
- * KWS's 25 x 5 outputs run as 5 rows of 25. The output is written channel
- * block by channel block, not pixel by pixel. For a placement the memory
- * planner allows, that is safe when the output does not overlap the input or
- * starts a whole number of pixels before it: a block's writes then land on
- * input bytes of its own channels (all copied already) or of earlier
- * channels or images (all read already). Other placements take the pixel
- * path (plane_order_is_safe). */
+ * KWS's 25 x 5 outputs run as 5 rows of 25. Images too big for that go in
+ * bands of rows, 4 channels at a time (plan_planes). The output is written
+ * channel block by channel block, not pixel by pixel. For a placement the
+ * memory planner allows, that is safe when the output does not overlap the
+ * input or starts a whole number of pixels before it: a block's writes then
+ * land on input bytes of its own channels (all copied already), of earlier
+ * channels or images (all read already), or, as in the band path, of rows no
+ * later band reads. Other placements take the pixel path
+ * (plane_order_is_safe). */
 #ifndef TE_DSP_DW_PLANE_BYTES
 #define TE_DSP_DW_PLANE_BYTES 2048
 #endif
