@@ -238,6 +238,34 @@ static inline void te_dsp_clamp_s8(int8_t *p, int32_t n, int32_t lo, int32_t hi)
     "smlad %[a2], %[x], %[f], %[a2]\n\t"                 \
     "smlad %[a2], %[xo], %[fo], %[a2]\n\t"
 
+/* The same without an offset, a 13th register (g) free for it: two rows'
+ * words loaded back to back, so that the second load pipelines behind the
+ * first (one cycle instead of two; 7 cycles of loads per input word, not 10). */
+#define TE_DSP_DOT_4_ROWS_PAIRED_STEP                     \
+    "ldr %[x], [%[in]], #4\n\t"                          \
+    "ldr %[f], [%[w], %[depth]]\n\t"                     \
+    "ldr %[g], [%[w]], #4\n\t"                           \
+    "sxtb16 %[xo], %[x], ror #8\n\t"                     \
+    "sxtb16 %[x], %[x]\n\t"                              \
+    "sxtb16 %[fo], %[f], ror #8\n\t"                     \
+    "sxtb16 %[f], %[f]\n\t"                              \
+    "smlad %[a1], %[x], %[f], %[a1]\n\t"                 \
+    "smlad %[a1], %[xo], %[fo], %[a1]\n\t"               \
+    "sxtb16 %[fo], %[g], ror #8\n\t"                     \
+    "sxtb16 %[g], %[g]\n\t"                              \
+    "smlad %[a0], %[x], %[g], %[a0]\n\t"                 \
+    "smlad %[a0], %[xo], %[fo], %[a0]\n\t"               \
+    "ldr %[f], [%[w2], %[depth]]\n\t"                    \
+    "ldr %[g], [%[w2]], #4\n\t"                          \
+    "sxtb16 %[fo], %[f], ror #8\n\t"                     \
+    "sxtb16 %[f], %[f]\n\t"                              \
+    "smlad %[a3], %[x], %[f], %[a3]\n\t"                 \
+    "smlad %[a3], %[xo], %[fo], %[a3]\n\t"               \
+    "sxtb16 %[fo], %[g], ror #8\n\t"                     \
+    "sxtb16 %[g], %[g]\n\t"                              \
+    "smlad %[a2], %[x], %[g], %[a2]\n\t"                 \
+    "smlad %[a2], %[xo], %[fo], %[a2]\n\t"
+
 #define TE_DSP_DOT_4_ROWS_OUTPUTS                                                 \
     [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),                   \
     [in] "+r"(in), [w] "+r"(w), [w2] "+r"(w2),                                    \
@@ -275,7 +303,7 @@ static inline void te_dsp_dot_4_rows(const int8_t *in, const int8_t *w, int32_t 
     const int8_t *w2 = w + 2 * depth;
     const int8_t *const in_end = in + 4 * quads;
     int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-    int32_t x, xo, f, fo;
+    int32_t x, xo, f, fo, g;
     if (off2 != 0) {
         te_dsp_dot_4_rows_offset(in, w, depth, quads, off2, a);
         return;
@@ -291,18 +319,19 @@ static inline void te_dsp_dot_4_rows(const int8_t *in, const int8_t *w, int32_t 
         "lsls %[x], %[x], #29\n\t"
         "bne 2f\n\t"
         "1:\n\t"
-        TE_DSP_DOT_4_ROWS_STEP("")
+        TE_DSP_DOT_4_ROWS_PAIRED_STEP
         "2:\n\t"
-        TE_DSP_DOT_4_ROWS_STEP("")
+        TE_DSP_DOT_4_ROWS_PAIRED_STEP
         "ldr %[f], %[end]\n\t"
         "cmp %[in], %[f]\n\t"
         "bne 1b\n\t"
-        : TE_DSP_DOT_4_ROWS_OUTPUTS
+        : TE_DSP_DOT_4_ROWS_OUTPUTS, [g] "=&r"(g)
         : [depth] "r"(depth), [end] "m"(in_end)
         : "cc", "memory");
     a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
 }
 #undef TE_DSP_DOT_4_ROWS_OUTPUTS
+#undef TE_DSP_DOT_4_ROWS_PAIRED_STEP
 #undef TE_DSP_DOT_4_ROWS_STEP
 
 #else
