@@ -981,8 +981,9 @@ __attribute__((noinline)) static void conv_long(const conv_shape *sh, const bloc
  * takes: one pixel at a time, raster order, valid taps only, read in place. Filters go four at a time where four of
  * one group remain (dot_1x4: each input word widened once for the four),
  * else two. */
-static void conv_in_place(const conv_shape *sh, const block_job *job, const int8_t *input,
-                          int8_t *output, int32_t filters_per_group)
+__attribute__((noinline)) static void conv_in_place(const conv_shape *sh, const block_job *job,
+                                                    const int8_t *input, int8_t *output,
+                                                    int32_t filters_per_group)
 {
     const te_conv_params *p = sh->params;
     const int32_t ih = sh->in->h, iw = sh->in->w, ic_all = sh->in->c;
