@@ -978,9 +978,10 @@ __attribute__((noinline)) static void conv_long(const conv_shape *sh, const bloc
 }
 
 /* Grouped convolutions, and long windows of more filters than conv_long
- * takes: one pixel at a time, raster order, valid taps only, read in place. Filters go four at a time where four of
- * one group remain (dot_1x4: each input word widened once for the four),
- * else two. */
+ * takes: one pixel at a time, raster order, valid taps only, read in place.
+ * Filters go four at a time where four of one group remain (dot_1x4: each
+ * input word widened once for the four), else two. Out of line, so that its
+ * frame is not part of the column path's. */
 __attribute__((noinline)) static void conv_in_place(const conv_shape *sh, const block_job *job,
                                                     const int8_t *input, int8_t *output,
                                                     int32_t filters_per_group)

@@ -598,10 +598,6 @@ typedef struct {
     int32_t plane; /* bytes per channel: pitch * (rows + 2) */
 } dw_band;
 
-/* The band shape for this layer, 0 when it takes the pixel path: as many
- * rows as fit TE_DSP_DW_BAND_BYTES with the copy (channels * pitch bytes per
- * input row, two rows more than the band) and the sums of one channel
- * (4 * out_w bytes per row, plus 4). */
 /* Whether band_dot can compute this layer: 3x3 windows, stride 1, depth
  * multiplier 1, dilation 1 (the band and plane paths). */
 static int band_shaped(const dw_layer *l)
@@ -611,6 +607,10 @@ static int band_shaped(const dw_layer *l)
            p->stride_h == 1 && p->stride_w == 1 && l->k_h == 3 && l->k_w == 3;
 }
 
+/* The band shape for this layer, 0 when it takes the pixel path: as many
+ * rows as fit TE_DSP_DW_BAND_BYTES with the copy (channels * pitch bytes per
+ * input row, two rows more than the band) and the sums of one channel
+ * (4 * out_w bytes per row, plus 4). */
 static int plan_band(const dw_layer *l, int32_t out_h, int32_t out_w, dw_band *b)
 {
     int32_t row_bytes;
@@ -800,9 +800,7 @@ __attribute__((noinline)) static void band_dot(band_job *job)
           "memory");
 }
 
-/* out = te_dsp_out_s8(te_dsp_rq_apply(sum, rq), 0, -128, 127, 1) for rows x
- * cols sums from acc, the outputs ch apart in a row: the fields in r8-r11
- * by one LDM. */
+/* One output of band_requant: the next sum requantized, stored, out moved on */
 #define TE_DW_BAND_OUTPUT                                                                    \
     "ldr %[x], [%[acc]], #4\n\t"                                                           \
     TE_DSP_RQ_APPLY_ASM("%[x]", "%[m]", "%[rlo]", "%[rhi]", "%[right]", "%[lo]", "%[hi]")    \
@@ -810,6 +808,9 @@ __attribute__((noinline)) static void band_dot(band_job *job)
     "strb %[hi], [%[out]]\n\t"                                                             \
     "add %[out], %[out], %[ch]\n\t"
 
+/* out = te_dsp_out_s8(te_dsp_rq_apply(sum, rq), 0, -128, 127, 1) for rows x
+ * cols sums from acc, the outputs ch apart in a row: the fields in r8-r11
+ * by one LDM. */
 __attribute__((noinline)) static void band_requant(const band_job *job, const int32_t *acc,
                                                   int32_t rows)
 {
