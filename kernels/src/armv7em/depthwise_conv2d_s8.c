@@ -2,7 +2,7 @@
  * kernels/src/ref/depthwise_conv2d_s8.c.
  *
  * 3x3 windows at stride 1 over rows of 8 or more pixels take the band path
- * (depthwise_bands, below): bands of output rows, channel by channel, from a
+ * (plan_band, below): bands of output rows, channel by channel, from a
  * channel-major copy of the input. Other 3x3 stride-1 layers take the plane
  * path (depthwise_planes) where their output's placement allows it: the same
  * per-channel loops over whole images (or bands of rows, for big ones), a
@@ -598,6 +598,16 @@ typedef struct {
     int32_t plane; /* bytes per channel: pitch * (rows + 2) */
 } dw_band;
 
+/* How depthwise_planes runs a layer: bands of rows (the band path: one block
+ * of every channel), or whole planes of a block of channels (the plane path,
+ * below) */
+typedef struct {
+    dw_band band;   /* rows: rows of the copy (out_h, or out_w when transposed) */
+    int32_t cols;   /* outputs per row of the copy */
+    int32_t block;  /* channels per copy */
+    int transposed;
+} dw_planes;
+
 /* Whether band_dot can compute this layer: 3x3 windows, stride 1, depth
  * multiplier 1, dilation 1 (the band and plane paths). */
 static int band_shaped(const dw_layer *l)
@@ -611,8 +621,9 @@ static int band_shaped(const dw_layer *l)
  * rows as fit TE_DSP_DW_BAND_BYTES with the copy (channels * pitch bytes per
  * input row, two rows more than the band) and the sums of one channel
  * (4 * out_w bytes per row, plus 4). */
-static int plan_band(const dw_layer *l, int32_t out_h, int32_t out_w, dw_band *b)
+static int plan_band(const dw_layer *l, int32_t out_h, int32_t out_w, dw_planes *pl)
 {
+    dw_band *const b = &pl->band;
     int32_t row_bytes;
     if (!band_shaped(l) || out_w < TE_DSP_DW_BAND_MIN_COLS || out_w > TE_DSP_DW_BAND_BYTES ||
         l->channels > TE_DSP_DW_BAND_BYTES / (out_w + 3)) {
@@ -626,6 +637,9 @@ static int plan_band(const dw_layer *l, int32_t out_h, int32_t out_w, dw_band *b
     }
     b->rows = te_min_s32(out_h, b->rows);
     b->plane = b->pitch * (b->rows + 2);
+    pl->cols = out_w;
+    pl->block = l->channels;
+    pl->transposed = 0;
     return 1;
 }
 
@@ -935,49 +949,6 @@ static void band_channel(const dw_layer *l, int32_t c, const int8_t *x, int8_t *
     }
 }
 
-/* The depthwise layer by bands (plan_band). */
-__attribute__((noinline)) static void depthwise_bands(const dw_layer *l, const dw_band *b,
-                                                     int32_t batches, const int8_t *input,
-                                                     int32_t out_h, int32_t out_w,
-                                                     int8_t *output)
-{
-    const te_conv_params *p = l->params;
-    const int32_t ch = l->channels;
-    int8_t buf[ch * b->plane];
-    int32_t acc[b->rows * out_w + 1];
-    band_job job;
-    int32_t batch, oy, c;
-    job.pitch = b->pitch;
-    job.cols = out_w;
-    job.ch = ch;
-    job.out_skip = 0;
-    for (batch = 0; batch < batches; batch++) {
-        const int8_t *in_b = input + batch * l->in_h * l->in_w * ch;
-        int8_t *out_b = output + batch * out_h * out_w * ch;
-        for (oy = 0; oy < out_h; oy += b->rows) {
-            const int32_t rows = te_min_s32(b->rows, out_h - oy);
-            const int32_t y0 = oy - p->pad_h;
-            /* the padding: written at the start, and again where a band has
-             * rows outside the image (the outside columns stay padding) */
-            if ((batch == 0 && oy == 0) || y0 < 0 || y0 + rows + 2 > l->in_h) {
-                memset(buf, (int8_t)-p->input_offset, sizeof buf);
-            }
-            band_fill(in_b, l->in_w * ch, ch, l->in_h, l->in_w, ch, y0, -p->pad_w, rows + 2,
-                      out_w + 2, b, buf);
-            job.rows = rows;
-            for (c = 0; c < ch; c++) {
-                band_channel(l, c, buf + c * b->plane, out_b + oy * out_w * ch + c, acc, &job,
-                             0);
-            }
-            if (!l->full_range) {
-                /* band_requant saturated to all of int8 */
-                te_dsp_clamp_s8(out_b + oy * out_w * ch, rows * out_w * ch, p->activation_min,
-                                p->activation_max);
-            }
-        }
-    }
-}
-
 /* The plane path: layers of the band path's shape whose rows are too narrow
  * for it (KWS's are 5 wide), or whose channels do not fit its bands. A block
  * of channels is copied whole, every row of the image with its padding, and
@@ -1000,13 +971,6 @@ __attribute__((noinline)) static void depthwise_bands(const dw_layer *l, const d
  * saves (VWW's 3 x 3 images run as fast either way, its 6 x 6 ones 28%
  * faster by planes). */
 #define TE_DSP_DW_PLANE_MIN_PIXELS 12
-
-typedef struct {
-    dw_band band;   /* rows: rows of the copy (out_h, or out_w when transposed) */
-    int32_t cols;   /* outputs per row of the copy */
-    int32_t block;  /* channels per copy */
-    int transposed;
-} dw_planes;
 
 /* band_dot's instructions for rows x cols outputs: two per step of 24, and
  * about 13 per row */
@@ -1067,7 +1031,8 @@ static int plane_order_is_safe(const int8_t *input, int32_t in_bytes, const int8
     return out <= in && (in - out) % (uintptr_t)channels == 0;
 }
 
-/* The depthwise layer by channel blocks (plan_planes). */
+/* The depthwise layer by bands of rows and blocks of channels (plan_band,
+ * plan_planes). */
 __attribute__((noinline)) static void depthwise_planes(const dw_layer *l, const dw_planes *pl,
                                                       int32_t batches, const int8_t *input,
                                                       int32_t out_h, int32_t out_w,
@@ -1185,7 +1150,6 @@ te_status te_depthwise_conv2d_s8(const te_conv_params *params, const te_requant 
                                  const te_dims *output_dims, int8_t *output)
 {
     dw_layer layer;
-    dw_band band;
     dw_planes planes;
 
     if (params == NULL || quant == NULL || input_dims == NULL || input == NULL ||
@@ -1225,16 +1189,14 @@ te_status te_depthwise_conv2d_s8(const te_conv_params *params, const te_requant 
     layer.k_h = filter_dims->h;
     layer.k_w = filter_dims->w;
     layer.out_c = output_dims->c;
-    if (plan_band(&layer, output_dims->h, output_dims->w, &band)) {
-        depthwise_bands(&layer, &band, input_dims->n, input, output_dims->h, output_dims->w,
-                        output);
-        return TE_OK;
-    }
-    if (plan_planes(&layer, output_dims->h, output_dims->w, &planes) &&
-        plane_order_is_safe(input, input_dims->n * input_dims->h * input_dims->w * input_dims->c,
+    /* bands of every channel keep the planner's order; blocks of channels
+     * need plane_order_is_safe */
+    if (plan_band(&layer, output_dims->h, output_dims->w, &planes) ||
+        (plan_planes(&layer, output_dims->h, output_dims->w, &planes) &&
+         plane_order_is_safe(input, input_dims->n * input_dims->h * input_dims->w * input_dims->c,
                              output,
                              output_dims->n * output_dims->h * output_dims->w * output_dims->c,
-                             layer.channels)) {
+                             layer.channels))) {
         depthwise_planes(&layer, &planes, input_dims->n, input, output_dims->h, output_dims->w,
                          output);
         return TE_OK;
