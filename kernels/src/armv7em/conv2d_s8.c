@@ -133,6 +133,16 @@ static inline int8_t requant_channel(int32_t acc, int32_t oc, const block_job *j
                    job->activation_min, job->activation_max);
 }
 
+/* Output channel oc of sum: with the prepared form where the call has one for
+ * every channel, else as requant_channel */
+static inline int8_t requant_output(int32_t sum, int32_t oc, const block_job *job)
+{
+    return job->prepared
+               ? te_dsp_out_s8(te_dsp_rq_apply(sum, &job->rq[job->per_channel ? oc : 0]),
+                               job->output_offset, job->activation_min, job->activation_max, 0)
+               : requant_channel(sum, oc, job);
+}
+
 /* s[j] += the dot products of the n groups of weights at w with the 4
  * columns of a block. */
 static inline void dot_block(const int32_t *c, const int8_t *w, int32_t n,
@@ -765,11 +775,7 @@ __attribute__((noinline)) static void pixel_outputs(const block_job *job, const 
             }
         }
         for (u = 0; u < n; u++) {
-            const te_dsp_rq *rq = job->rq + (job->per_channel ? oc + u : 0);
-            out[oc + u] = job->prepared
-                              ? te_dsp_out_s8(te_dsp_rq_apply(acc[u], rq), job->output_offset,
-                                              job->activation_min, job->activation_max, 0)
-                              : requant_channel(acc[u], oc + u, job);
+            out[oc + u] = requant_output(acc[u], oc + u, job);
         }
     }
 }
@@ -964,13 +970,7 @@ __attribute__((noinline)) static void conv_long(const conv_shape *sh, const bloc
         }
         for (j = 0; j < count; j++) {
             for (oc = 0; oc < cout; oc++) {
-                const int32_t sum = sums[TE_DSP_BLOCK * oc + j];
-                out[j * cout + oc] =
-                    job->prepared
-                        ? te_dsp_out_s8(te_dsp_rq_apply(sum, &job->rq[job->per_channel ? oc : 0]),
-                                        job->output_offset, job->activation_min,
-                                        job->activation_max, 0)
-                        : requant_channel(sum, oc, job);
+                out[j * cout + oc] = requant_output(sums[TE_DSP_BLOCK * oc + j], oc, job);
             }
         }
         next_pixel(&batch, &oy, &ox, oh, ow);

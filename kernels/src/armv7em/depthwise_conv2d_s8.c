@@ -667,6 +667,12 @@ static inline uint32_t pkhtb16(uint32_t hi, uint32_t lo)
     return r;
 }
 
+/* pkhbt16 for the signed values of the band's fields */
+static inline int32_t pack16(int32_t lo, int32_t hi)
+{
+    return (int32_t)pkhbt16((uint32_t)lo, (uint32_t)hi);
+}
+
 /* A 4x4 byte transpose: channel c (0..3) of pixel k (0..3), s[k * step + c],
  * goes to d[c * plane + k]. */
 static inline void transpose4x4(const int8_t *s, int32_t step, int8_t *d, int32_t plane)
@@ -723,12 +729,6 @@ static void band_fill(const int8_t *src, int32_t row_step, int32_t col_step, int
             }
         }
     }
-}
-
-/* Two halfwords: lo in the bottom, hi in the top. */
-static inline int32_t pack16(int32_t lo, int32_t hi)
-{
-    return (int32_t)(((uint32_t)lo & 0xffffu) | ((uint32_t)hi << 16));
 }
 
 /* One channel of a band, for the asm: its copy's rows at x, pitch apart; the

@@ -210,37 +210,11 @@ static inline void te_dsp_clamp_s8(int8_t *p, int32_t n, int32_t lo, int32_t hi)
  * is 0 (an input offset the compiler folded into the bias,
  * tinyedge/passes/fold_input_offset.py), without the two SADD16 and unrolled. */
 #if TE_DSP_ASM
-/* One input word of te_dsp_dot_4_rows: widened, ADD_OFFSET applied, and
- * multiplied with the next word of each row. */
-#define TE_DSP_DOT_4_ROWS_STEP(ADD_OFFSET)                \
-    "ldr %[x], [%[in]], #4\n\t"                          \
-    "sxtb16 %[xo], %[x], ror #8\n\t"                     \
-    "sxtb16 %[x], %[x]\n\t"                              \
-    ADD_OFFSET                                            \
-    "ldr %[f], [%[w], %[depth]]\n\t"                     \
-    "sxtb16 %[fo], %[f], ror #8\n\t"                     \
-    "sxtb16 %[f], %[f]\n\t"                              \
-    "smlad %[a1], %[x], %[f], %[a1]\n\t"                 \
-    "smlad %[a1], %[xo], %[fo], %[a1]\n\t"               \
-    "ldr %[f], [%[w]], #4\n\t"                           \
-    "sxtb16 %[fo], %[f], ror #8\n\t"                     \
-    "sxtb16 %[f], %[f]\n\t"                              \
-    "smlad %[a0], %[x], %[f], %[a0]\n\t"                 \
-    "smlad %[a0], %[xo], %[fo], %[a0]\n\t"               \
-    "ldr %[f], [%[w2], %[depth]]\n\t"                    \
-    "sxtb16 %[fo], %[f], ror #8\n\t"                     \
-    "sxtb16 %[f], %[f]\n\t"                              \
-    "smlad %[a3], %[x], %[f], %[a3]\n\t"                 \
-    "smlad %[a3], %[xo], %[fo], %[a3]\n\t"               \
-    "ldr %[f], [%[w2]], #4\n\t"                          \
-    "sxtb16 %[fo], %[f], ror #8\n\t"                     \
-    "sxtb16 %[f], %[f]\n\t"                              \
-    "smlad %[a2], %[x], %[f], %[a2]\n\t"                 \
-    "smlad %[a2], %[xo], %[fo], %[a2]\n\t"
-
-/* The same without an offset, a 13th register (g) free for it: two rows'
- * words loaded back to back, so that the second load pipelines behind the
- * first (one cycle instead of two; 7 cycles of loads per input word, not 10). */
+/* One input word of te_dsp_dot_4_rows without an offset, widened and
+ * multiplied with the next word of each row; the register the offset would
+ * take (g) lets two rows' words load back to back, so that the second load
+ * pipelines behind the first (one cycle instead of two; 7 cycles of loads per
+ * input word, not 10). */
 #define TE_DSP_DOT_4_ROWS_PAIRED_STEP                     \
     "ldr %[x], [%[in]], #4\n\t"                          \
     "ldr %[f], [%[w], %[depth]]\n\t"                     \
@@ -286,8 +260,31 @@ static inline void te_dsp_dot_4_rows_offset(const int8_t *in, const int8_t *w, i
     }
     __asm__ volatile(
         "1:\n\t"
-        TE_DSP_DOT_4_ROWS_STEP("sadd16 %[xo], %[xo], %[off2]\n\t"
-                               "sadd16 %[x], %[x], %[off2]\n\t")
+        "ldr %[x], [%[in]], #4\n\t"
+        "sxtb16 %[xo], %[x], ror #8\n\t"
+        "sxtb16 %[x], %[x]\n\t"
+        "sadd16 %[xo], %[xo], %[off2]\n\t"
+        "sadd16 %[x], %[x], %[off2]\n\t"
+        "ldr %[f], [%[w], %[depth]]\n\t"
+        "sxtb16 %[fo], %[f], ror #8\n\t"
+        "sxtb16 %[f], %[f]\n\t"
+        "smlad %[a1], %[x], %[f], %[a1]\n\t"
+        "smlad %[a1], %[xo], %[fo], %[a1]\n\t"
+        "ldr %[f], [%[w]], #4\n\t"
+        "sxtb16 %[fo], %[f], ror #8\n\t"
+        "sxtb16 %[f], %[f]\n\t"
+        "smlad %[a0], %[x], %[f], %[a0]\n\t"
+        "smlad %[a0], %[xo], %[fo], %[a0]\n\t"
+        "ldr %[f], [%[w2], %[depth]]\n\t"
+        "sxtb16 %[fo], %[f], ror #8\n\t"
+        "sxtb16 %[f], %[f]\n\t"
+        "smlad %[a3], %[x], %[f], %[a3]\n\t"
+        "smlad %[a3], %[xo], %[fo], %[a3]\n\t"
+        "ldr %[f], [%[w2]], #4\n\t"
+        "sxtb16 %[fo], %[f], ror #8\n\t"
+        "sxtb16 %[f], %[f]\n\t"
+        "smlad %[a2], %[x], %[f], %[a2]\n\t"
+        "smlad %[a2], %[xo], %[fo], %[a2]\n\t"
         "ldr %[f], %[end]\n\t"
         "cmp %[in], %[f]\n\t"
         "bne 1b\n\t"
@@ -332,7 +329,6 @@ static inline void te_dsp_dot_4_rows(const int8_t *in, const int8_t *w, int32_t 
 }
 #undef TE_DSP_DOT_4_ROWS_OUTPUTS
 #undef TE_DSP_DOT_4_ROWS_PAIRED_STEP
-#undef TE_DSP_DOT_4_ROWS_STEP
 
 #else
 static inline void te_dsp_dot_4_rows(const int8_t *in, const int8_t *w, int32_t depth,
