@@ -96,7 +96,7 @@ te_status ref_te_svdf_s8_s16(const te_svdf_params *, const int8_t *, const int8_
 te_status ref_te_svdf_s8_s8(const te_svdf_params *, const int8_t *, const int8_t *,
                             const int8_t *, const int32_t *, int8_t *, int8_t *);
 
-#define MAX_IN (2 * 12 * 12 * 72)
+#define MAX_IN (2 * 24 * 24 * 72)
 #define MAX_FILTER (24 * 5 * 5 * 72)
 #define MAX_OUT (2 * 14 * 14 * 72)
 #define MAX_CH 520
@@ -468,7 +468,9 @@ static void depthwise_case(int32_t index)
     p.pad_h = range(0, f.h - 1);
     p.pad_w = range(0, f.w - 1);
     if (range(0, 2) == 0) {
-        /* the DSP kernel's band and plane paths (3x3, stride 1) */
+        /* the DSP kernel's band and plane paths (3x3, strides 1 and 2): the
+         * sizes below are of the output, the input's scaled by the strides */
+        const int32_t s_h = range(1, 2), s_w = range(1, 2);
         switch (range(0, 4)) {
         case 3:
             /* wide rows of too many channels for a band of all of them, in
@@ -497,10 +499,16 @@ static void depthwise_case(int32_t index)
             in.c = range(1, 72);
             break;
         }
+        in.h = (in.h - 1) * s_h + 1;
+        in.w = (in.w - 1) * s_w + 1;
+        if (s_h * s_w > 1 && range(0, 1)) {
+            in.c = (in.c + 1) / 2; /* fewer skipped as too big */
+        }
         p.depth_multiplier = 1;
         f.c = in.c;
         f.h = f.w = 3;
-        p.stride_h = p.stride_w = 1;
+        p.stride_h = s_h;
+        p.stride_w = s_w;
         p.dilation_h = p.dilation_w = 1;
         p.pad_h = range(0, 2);
         p.pad_w = range(1, 2);

@@ -1,10 +1,10 @@
 /* DEPTHWISE_CONV_2D, int8: ARMv7E-M DSP variant (Cortex-M4/M7), bit-exact with
  * kernels/src/ref/depthwise_conv2d_s8.c.
  *
- * 3x3 windows at stride 1 over rows of 8 or more pixels take the band path
- * (plan_band, below): bands of output rows, channel by channel, from a
- * channel-major copy of the input. Other 3x3 stride-1 layers take the plane
- * path (depthwise_planes) where their output's placement allows it: the same
+ * 3x3 windows at strides 1 and 2 over rows of 8 or more pixels take the band
+ * path (plan_band, below): bands of output rows, channel by channel, from a
+ * channel-major copy of the input. Other such layers take the plane path
+ * (depthwise_planes) where their output's placement allows it: the same
  * per-channel loops over whole images (or bands of rows, for big ones), a
  * block of channels at a time, the copy transposed when the image is taller
  * than wide. The rest takes the pixel path:
@@ -571,8 +571,8 @@ __attribute__((noinline)) static void window_run_3x3(const dw_layer *l, const in
     }
 }
 
-/* The band path: 3x3 windows, stride 1, depth multiplier 1, dilation 1, and
- * rows wide enough that it beats the pixel path (below). A band of whole
+/* The band path: 3x3 windows, strides 1 or 2, depth multiplier 1, dilation 1,
+ * and rows wide enough that it beats the pixel path (below). A band of whole
  * output rows is computed channel by channel from a copy of the input rows
  * under it, channel-major, on the stack: each channel's nine weights then
  * stay in registers and one SMLAD takes two taps of a row. The copy holds
@@ -593,9 +593,8 @@ __attribute__((noinline)) static void window_run_3x3(const dw_layer *l, const in
 
 typedef struct {
     int32_t rows;  /* output rows of a full band */
-    int32_t pitch; /* bytes per copied row: out_w + 2, plus one that the last
-                      4-byte load of a row reads and never uses */
-    int32_t plane; /* bytes per channel: pitch * (rows + 2) */
+    int32_t pitch; /* bytes per copied row (band_pitch) */
+    int32_t plane; /* bytes per channel: pitch * copy_span(rows, row stride) */
 } dw_band;
 
 /* How depthwise_planes runs a layer: bands of rows (the band path: one block
@@ -608,35 +607,62 @@ typedef struct {
     int transposed;
 } dw_planes;
 
-/* Whether band_dot can compute this layer: 3x3 windows, stride 1, depth
- * multiplier 1, dilation 1 (the band and plane paths). */
+/* Whether band_dot can compute this layer: 3x3 windows, strides 1 or 2,
+ * depth multiplier 1, dilation 1 (the band and plane paths). */
 static int band_shaped(const dw_layer *l)
 {
     const te_conv_params *p = l->params;
     return p->depth_multiplier == 1 && p->dilation_h == 1 && p->dilation_w == 1 &&
-           p->stride_h == 1 && p->stride_w == 1 && l->k_h == 3 && l->k_w == 3;
+           p->stride_h <= 2 && p->stride_w <= 2 && l->k_h == 3 && l->k_w == 3;
+}
+
+/* Input rows (or columns) under n outputs of 3 taps at this stride */
+static inline int32_t copy_span(int32_t n, int32_t stride)
+{
+    return (n - 1) * stride + 3;
+}
+
+/* Bytes per copied row of cols outputs at this stride: the row's
+ * copy_span, and what band_dot's last step reads past it (it takes two
+ * outputs per step, 4-byte loads): one byte at stride 1, and at stride 2
+ * one, or three when cols is odd. */
+static inline int32_t band_pitch(int32_t cols, int32_t stride)
+{
+    return stride == 1 ? cols + 3 : 2 * (cols + (cols & 1)) + 2;
+}
+
+/* Output rows of a band that fit TE_DSP_DW_BAND_BYTES with their copy
+ * (row_bytes per copied row, copy_span(rows, stride_h) rows) and the sums of
+ * one channel (4 * out_w bytes per row, plus 4); below 1 when none fit.
+ * row_bytes <= 4 * 4098 and out_w <= 4096: no overflow. */
+static inline int32_t band_rows(int32_t row_bytes, int32_t out_w, int32_t stride_h)
+{
+    return (TE_DSP_DW_BAND_BYTES - 4 - (3 - stride_h) * row_bytes) /
+           (stride_h * row_bytes + 4 * out_w);
 }
 
 /* The band shape for this layer, 0 when it takes the pixel path: as many
- * rows as fit TE_DSP_DW_BAND_BYTES with the copy (channels * pitch bytes per
- * input row, two rows more than the band) and the sums of one channel
- * (4 * out_w bytes per row, plus 4). */
+ * rows as band_rows allows for all the channels. At stride 2 a band needs
+ * two rows at least: one alone copies three input rows, one of them again
+ * for the next band, and sets every channel up for one row of outputs (the
+ * plane path's bands of 4 channels take VWW's 48 x 48 layer 18% faster). */
 static int plan_band(const dw_layer *l, int32_t out_h, int32_t out_w, dw_planes *pl)
 {
     dw_band *const b = &pl->band;
-    int32_t row_bytes;
-    if (!band_shaped(l) || out_w < TE_DSP_DW_BAND_MIN_COLS || out_w > TE_DSP_DW_BAND_BYTES ||
-        l->channels > TE_DSP_DW_BAND_BYTES / (out_w + 3)) {
+    const int32_t stride_h = l->params->stride_h;
+    if (!band_shaped(l) || out_w < TE_DSP_DW_BAND_MIN_COLS || out_w > TE_DSP_DW_BAND_BYTES) {
         return 0;
     }
-    b->pitch = out_w + 3;
-    row_bytes = l->channels * b->pitch; /* <= TE_DSP_DW_BAND_BYTES: no overflow */
-    b->rows = (TE_DSP_DW_BAND_BYTES - 2 * row_bytes - 4) / (row_bytes + 4 * out_w);
-    if (b->rows < 1) {
+    b->pitch = band_pitch(out_w, l->params->stride_w);
+    if (l->channels > TE_DSP_DW_BAND_BYTES / b->pitch) {
+        return 0;
+    }
+    b->rows = band_rows(l->channels * b->pitch, out_w, stride_h);
+    if (b->rows < stride_h) {
         return 0;
     }
     b->rows = te_min_s32(out_h, b->rows);
-    b->plane = b->pitch * (b->rows + 2);
+    b->plane = b->pitch * copy_span(b->rows, stride_h);
     pl->cols = out_w;
     pl->block = l->channels;
     pl->transposed = 0;
@@ -735,7 +761,8 @@ static void band_fill(const int8_t *src, int32_t row_step, int32_t col_step, int
  * weights as halfword pairs, (w0, w2), (w3, w5), (w6, w8) for SMLAD and
  * (w1, w4), (w7, steps - 1) for SMLABB and friends (tap t = 3 * row +
  * column); then the requantization. The asm reads the fields at these
- * offsets. */
+ * offsets. Output rows start row_step bytes apart in the copy (the stride
+ * across its rows times pitch). */
 typedef struct {
     const int8_t *x;   /* 0 */
     int32_t pitch;     /* 4 */
@@ -750,11 +777,38 @@ typedef struct {
     int8_t *out;       /* 60: the band's first output of this channel */
     int32_t ch;        /* 64: output step between columns */
     int32_t out_skip;  /* 68: from past a row's last output to the next row's first */
+    int32_t row_step;  /* 72 */
 } band_job;
-typedef char te_band_job_layout[offsetof(band_job, rq) == 44 && offsetof(band_job, out_skip) == 68
+typedef char te_band_job_layout[offsetof(band_job, rq) == 44 && offsetof(band_job, row_step) == 72
                                     ? 1 : -1];
 
+/* What runs for each channel of a band (band_channel, band_dot or
+ * band_dot_s2, band_requant: under 1 KB) goes in one section, so that it
+ * lies together in flash and no part of it evicts another from a small
+ * instruction cache, wherever the linker puts the rest. */
+#define TE_DW_BAND_SECTION __attribute__((noinline, section(".text.te_dw_band")))
+
 #if TE_DSP_ASM
+/* After a row of band_dot or band_dot_s2, with the job saved at [sp]: x moved
+ * on by row_step, acc past the row's sums, and the rows down by one (flags
+ * for the loop) */
+#define TE_DW_BAND_NEXT_ROW                          \
+    "ldr r12, [sp]\n\t"                              \
+    "ldr r0, [r12]\n\t"                              \
+    "ldr r1, [r12, #72]\n\t"                         \
+    "add r0, r0, r1\n\t"                             \
+    "str r0, [r12]\n\t"                              \
+    "ldr r9, [r12, #32]\n\t"                         \
+    "ldr r3, [r12, #40]\n\t"                         \
+    "add r9, r9, r3, lsl #2\n\t"                     \
+    "str r9, [r12, #32]\n\t"                         \
+    "ldr r3, [r12, #36]\n\t"                         \
+    "subs r3, r3, #1\n\t"                            \
+    "str r3, [r12, #36]\n\t"
+
+#define TE_DW_BAND_CLOBBERS                                                                 \
+    "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "lr", "cc", "memory"
+
 /* The sums of every row of the band, two outputs per step: with e = (x0, x2)
  * and o = (x1, x3) from one 4-byte load of a row, SMLAD(e, (w0, w2)) +
  * x1 * w1 is that row's share of the first output and SMLAD(o, (w0, w2)) +
@@ -763,7 +817,7 @@ typedef char te_band_job_layout[offsetof(band_job, rq) == 44 && offsetof(band_jo
  * the next row's first overwrites it. Per row: one LDM of the first nine
  * fields, then x and acc moved on in the job, which waits on the stack while
  * the steps take every register but r7. */
-__attribute__((noinline)) static void band_dot(band_job *job)
+TE_DW_BAND_SECTION static void band_dot(band_job *job)
 {
     register band_job *j __asm__("r12") = job;
     __asm__ volatile(
@@ -795,24 +849,59 @@ __attribute__((noinline)) static void band_dot(band_job *job)
         "strd r10, r11, [r9], #8\n\t"
         "subs r6, r6, #0x10000\n\t"
         "bhs 2b\n\t"
-        "ldr r12, [sp]\n\t"
-        "ldm r12, {r0, r1}\n\t"
-        "add r0, r0, r1\n\t"
-        "str r0, [r12]\n\t"
-        "ldr r9, [r12, #32]\n\t"
-        "ldr r3, [r12, #40]\n\t"
-        "add r9, r9, r3, lsl #2\n\t"
-        "str r9, [r12, #32]\n\t"
-        "ldr r3, [r12, #36]\n\t"
-        "subs r3, r3, #1\n\t"
-        "str r3, [r12, #36]\n\t"
+        TE_DW_BAND_NEXT_ROW
         "bne 1b\n\t"
         "add sp, sp, #8\n\t"
         : "+r"(j)
         :
-        : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "lr", "cc",
-          "memory");
+        : TE_DW_BAND_CLOBBERS);
 }
+
+/* One output of band_dot_s2 into ACC, from the three rows at x (x0, x1, x2
+ * of each: SMLAD(e, (w0, w2)) + x1 * w1), x then moved on by 2 */
+#define TE_DW_BAND_S2_OUTPUT(ACC)                    \
+    "ldr r12, [r0, r1]\n\t"                          \
+    "sxtb16 lr, r12\n\t"                             \
+    "sxtb16 r12, r12, ror #8\n\t"                    \
+    "smlad " ACC ", lr, r3, r8\n\t"                  \
+    "smlabt " ACC ", r12, r5, " ACC "\n\t"           \
+    "ldr r12, [r0, r1, lsl #1]\n\t"                  \
+    "sxtb16 lr, r12\n\t"                             \
+    "sxtb16 r12, r12, ror #8\n\t"                    \
+    "smlad " ACC ", lr, r4, " ACC "\n\t"             \
+    "smlabb " ACC ", r12, r6, " ACC "\n\t"           \
+    "ldr r12, [r0], #2\n\t"                          \
+    "sxtb16 lr, r12\n\t"                             \
+    "sxtb16 r12, r12, ror #8\n\t"                    \
+    "smlad " ACC ", lr, r2, " ACC "\n\t"             \
+    "smlabb " ACC ", r12, r5, " ACC "\n\t"
+
+/* band_dot for a stride of 2 along the copy's rows: the two outputs of a
+ * step are 2 bytes apart, each from its own 4-byte load of a row (the
+ * second half of the load unused): 33 instructions for 18 MACs. */
+TE_DW_BAND_SECTION static void band_dot_s2(band_job *job)
+{
+    register band_job *j __asm__("r12") = job;
+    __asm__ volatile(
+        "str r12, [sp, #-8]!\n\t"
+        "1:\n\t"
+        "ldm r12, {r0, r1, r2, r3, r4, r5, r6, r8, r9}\n\t"
+        "2:\n\t"
+        TE_DW_BAND_S2_OUTPUT("r10")
+        TE_DW_BAND_S2_OUTPUT("r11")
+        "strd r10, r11, [r9], #8\n\t"
+        "subs r6, r6, #0x10000\n\t"
+        "bhs 2b\n\t"
+        TE_DW_BAND_NEXT_ROW
+        "bne 1b\n\t"
+        "add sp, sp, #8\n\t"
+        : "+r"(j)
+        :
+        : TE_DW_BAND_CLOBBERS);
+}
+#undef TE_DW_BAND_S2_OUTPUT
+#undef TE_DW_BAND_CLOBBERS
+#undef TE_DW_BAND_NEXT_ROW
 
 /* One output of band_requant: the next sum requantized, stored, out moved on */
 #define TE_DW_BAND_OUTPUT                                                                    \
@@ -825,8 +914,8 @@ __attribute__((noinline)) static void band_dot(band_job *job)
 /* out = te_dsp_out_s8(te_dsp_rq_apply(sum, rq), 0, -128, 127, 1) for rows x
  * cols sums from acc, the outputs ch apart in a row: the fields in r8-r11
  * by one LDM. */
-__attribute__((noinline)) static void band_requant(const band_job *job, const int32_t *acc,
-                                                  int32_t rows)
+TE_DW_BAND_SECTION static void band_requant(const band_job *job, const int32_t *acc,
+                                           int32_t rows)
 {
     register const band_job *jp __asm__("r0") = job;
     register const int32_t *a __asm__("r1") = acc;
@@ -871,13 +960,13 @@ __attribute__((noinline)) static void band_requant(const band_job *job, const in
 }
 #undef TE_DW_BAND_OUTPUT
 #else
-static void band_dot(band_job *job)
+TE_DW_BAND_SECTION static void band_dot(band_job *job)
 {
     const int32_t steps = (int32_t)((uint32_t)job->w1_2 >> 16) + 1;
     const int32_t w1[3] = {pack16(job->w1_01, 0), job->w1_01 >> 16, pack16(job->w1_2, 0)};
     int32_t row, i, r;
     for (row = 0; row < job->rows; row++) {
-        const int8_t *x = job->x + row * job->pitch;
+        const int8_t *x = job->x + row * job->row_step;
         int32_t *acc = job->acc + row * job->cols;
         for (i = 0; i < steps; i++, x += 2) {
             int32_t a0 = job->init, a1 = job->init;
@@ -893,7 +982,27 @@ static void band_dot(band_job *job)
     }
 }
 
-static void band_requant(const band_job *job, const int32_t *acc, int32_t rows)
+TE_DW_BAND_SECTION static void band_dot_s2(band_job *job)
+{
+    const int32_t steps = (int32_t)((uint32_t)job->w1_2 >> 16) + 1;
+    const int32_t w1[3] = {pack16(job->w1_01, 0), job->w1_01 >> 16, pack16(job->w1_2, 0)};
+    int32_t row, i, r;
+    for (row = 0; row < job->rows; row++) {
+        const int8_t *x = job->x + row * job->row_step;
+        int32_t *acc = job->acc + row * job->cols;
+        for (i = 0; i < 2 * steps; i++, x += 2) {
+            int32_t a = job->init;
+            for (r = 0; r < 3; r++) {
+                const int32_t t = te_dsp_ld4(x + r * job->pitch);
+                a = __smlabb(te_dsp_sxtb16_ror8(t), w1[r], __smlad(__sxtb16(t), job->w02[r], a));
+            }
+            acc[i] = a;
+        }
+    }
+}
+
+TE_DW_BAND_SECTION static void band_requant(const band_job *job, const int32_t *acc,
+                                           int32_t rows)
 {
     int8_t *out = job->out;
     int32_t r, k;
@@ -905,11 +1014,34 @@ static void band_requant(const band_job *job, const int32_t *acc, int32_t rows)
 }
 #endif
 
-/* One channel c of a band whose copy is at x; job has the band's shape. A
- * transposed copy (its rows along the image's columns) takes the weights
- * transposed too: tap (ky, kx) of the copy is the filter's (kx, ky). */
-static void band_channel(const dw_layer *l, int32_t c, const int8_t *x, int8_t *out,
-                         int32_t *acc, band_job *job, int transposed)
+/* band_dot or band_dot_s2 */
+typedef void band_dot_fn(band_job *job);
+
+/* band_requant in C, for a multiplier and shift that band_requant's
+ * prepared form does not take. Out of line: band_channel, with band_dot and
+ * band_requant, then fits a small instruction cache. */
+__attribute__((noinline)) static void band_requant_c(const band_job *job, const int32_t *acc,
+                                                    int32_t rows, int32_t mult, int32_t shift,
+                                                    const te_conv_params *p)
+{
+    int8_t *out = job->out;
+    int32_t r, k;
+    for (r = 0; r < rows; r++, out += job->out_skip) {
+        for (k = 0; k < job->cols; k++, out += job->ch) {
+            *out = (int8_t)te_clamp_s32(te_add_wrap_s32(te_dsp_mbqm(*acc++, mult, shift),
+                                                        p->output_offset),
+                                        p->activation_min, p->activation_max);
+        }
+    }
+}
+
+/* One channel c of a band whose copy is at x; job has the band's shape, dot
+ * computes its sums. A transposed copy (its rows along the image's columns)
+ * takes the weights transposed too: tap (ky, kx) of the copy is the
+ * filter's (kx, ky). */
+TE_DW_BAND_SECTION static void band_channel(const dw_layer *l, int32_t c, const int8_t *x,
+                                            int8_t *out, int32_t *acc, band_job *job,
+                                            int transposed, band_dot_fn *dot)
 {
     const te_conv_params *p = l->params;
     const int32_t ch = l->channels, q = l->quant->count != 1 ? c : 0;
@@ -920,7 +1052,6 @@ static void band_channel(const dw_layer *l, int32_t c, const int8_t *x, int8_t *
     const int32_t w3 = w[down], w4 = w[down + across], w5 = w[down + 2 * across];
     const int32_t w6 = w[2 * down], w7 = w[2 * down + across], w8 = w[2 * down + 2 * across];
     const int32_t rows = job->rows;
-    int32_t k;
     job->x = x;
     job->w02[0] = pack16(w0, w2);
     job->w02[1] = pack16(w3, w5);
@@ -931,7 +1062,7 @@ static void band_channel(const dw_layer *l, int32_t c, const int8_t *x, int8_t *
                                                        w0 + w1 + w2 + w3 + w4 + w5 + w6 + w7 + w8));
     job->acc = acc;
     job->out = out;
-    band_dot(job);
+    dot(job);
     job->rows = rows; /* the asm used it up */
     if (te_dsp_rq_init(&job->rq, mult, shift) && job->rq.right <= 21) {
         /* te_dsp_rq_apply's high word plus out_off * 2^right, shifted by
@@ -941,12 +1072,7 @@ static void band_channel(const dw_layer *l, int32_t c, const int8_t *x, int8_t *
         band_requant(job, acc, rows);
         return;
     }
-    for (k = 0; k < rows * job->cols; k++) {
-        out[(k / job->cols) * (job->cols * job->ch + job->out_skip) + (k % job->cols) * job->ch] =
-            (int8_t)te_clamp_s32(te_add_wrap_s32(te_dsp_mbqm(acc[k], mult, shift),
-                                                 p->output_offset),
-                                 p->activation_min, p->activation_max);
-    }
+    band_requant_c(job, acc, rows, mult, shift, p);
 }
 
 /* The plane path: layers of the band path's shape whose rows are too narrow
@@ -972,50 +1098,59 @@ static void band_channel(const dw_layer *l, int32_t c, const int8_t *x, int8_t *
  * faster by planes). */
 #define TE_DSP_DW_PLANE_MIN_PIXELS 12
 
-/* band_dot's instructions for rows x cols outputs: two per step of 24, and
- * about 13 per row */
-static int32_t band_dot_cost(int32_t rows, int32_t cols)
+/* band_dot's instructions for rows x cols outputs at this stride along the
+ * rows: two per step of 24 (33 for band_dot_s2), and about 14 per row */
+static int32_t band_dot_cost(int32_t rows, int32_t cols, int32_t stride)
 {
-    return rows * (13 + 24 * ((cols + 1) / 2));
+    return rows * (14 + (stride == 1 ? 24 : 33) * ((cols + 1) / 2));
 }
 
 /* The plane shape for this layer, 0 when it takes the pixel path: the
  * cheaper orientation, and as many channels per copy as fit
  * TE_DSP_DW_PLANE_BYTES with the sums of one channel (a multiple of 4 where
- * that leaves at least 4, for band_fill's 4 x 4 transposes). Where one
- * channel's plane does not fit, 4 channels at a time in bands of as many
- * rows as fit TE_DSP_DW_BAND_BYTES (not transposed): mobilenet_v2's 112 x 112
- * and 56 x 56 layers of 32 and 144 channels, too wide for a band of all
- * channels. */
-static int plan_planes(const dw_layer *l, int32_t out_h, int32_t out_w, dw_planes *pl)
+ * that leaves at least 4, for band_fill's 4 x 4 transposes). Where fewer than
+ * 4 channels' planes fit (they would be copied byte by byte), 4 channels at a
+ * time in bands of as many rows as fit TE_DSP_DW_BAND_BYTES (not
+ * transposed): mobilenet_v2's 112 x 112 and 56 x 56 layers of 32 and 144
+ * channels, too wide for a band of all channels, and VWW's stride-2 layers. */
+__attribute__((noinline)) static int plan_planes(const dw_layer *l, int32_t out_h, int32_t out_w,
+                                                 dw_planes *pl)
 {
-    int32_t room, row_bytes;
+    const int32_t stride_h = l->params->stride_h, stride_w = l->params->stride_w;
+    dw_planes whole;
+    int32_t room;
     if (!band_shaped(l) || out_h > TE_DSP_DW_PLANE_BYTES || out_w > TE_DSP_DW_PLANE_BYTES ||
         out_h * out_w < TE_DSP_DW_PLANE_MIN_PIXELS) {
         return 0;
     }
-    pl->transposed = band_dot_cost(out_w, out_h) < band_dot_cost(out_h, out_w);
-    pl->band.rows = pl->transposed ? out_w : out_h;
-    pl->cols = pl->transposed ? out_h : out_w;
-    pl->band.pitch = pl->cols + 3;
-    pl->band.plane = pl->band.pitch * (pl->band.rows + 2);
+    whole.transposed =
+        band_dot_cost(out_w, out_h, stride_h) < band_dot_cost(out_h, out_w, stride_w);
+    whole.band.rows = whole.transposed ? out_w : out_h;
+    whole.cols = whole.transposed ? out_h : out_w;
+    /* pitch and plane: both factors <= 4100, no overflow */
+    whole.band.pitch = band_pitch(whole.cols, whole.transposed ? stride_h : stride_w);
+    whole.band.plane = whole.band.pitch * copy_span(whole.band.rows,
+                                                    whole.transposed ? stride_w : stride_h);
     room = TE_DSP_DW_PLANE_BYTES - 4 * (out_h * out_w + 1); /* no overflow: both <= 2048 */
-    if (room >= pl->band.plane) {
-        pl->block = te_min_s32(l->channels, room / pl->band.plane);
-        if (pl->block > 4) {
-            pl->block -= pl->block % 4;
-        }
+    whole.block = room >= whole.band.plane ? te_min_s32(l->channels, room / whole.band.plane) : 0;
+    if (whole.block > 4) {
+        whole.block -= whole.block % 4;
+    }
+    if (whole.block >= te_min_s32(l->channels, 4)) {
+        *pl = whole;
         return 1;
     }
     pl->transposed = 0;
     pl->cols = out_w;
-    pl->band.pitch = out_w + 3;
+    pl->band.pitch = band_pitch(out_w, stride_w);
     pl->block = te_min_s32(l->channels, 4);
-    row_bytes = pl->block * pl->band.pitch; /* <= 4 * 2051 */
-    pl->band.rows = te_min_s32(out_h, (TE_DSP_DW_BAND_BYTES - 4 - 2 * row_bytes) /
-                                          (row_bytes + 4 * out_w));
-    pl->band.plane = pl->band.pitch * (pl->band.rows + 2);
-    return pl->band.rows >= 1;
+    pl->band.rows = te_min_s32(out_h, band_rows(pl->block * pl->band.pitch, out_w, stride_h));
+    pl->band.plane = pl->band.pitch * copy_span(pl->band.rows, stride_h);
+    if (pl->band.rows >= 1) {
+        return 1;
+    }
+    *pl = whole;
+    return whole.block >= 1;
 }
 
 /* Whether the plane path's order of writes is safe for this placement of the
@@ -1040,11 +1175,15 @@ __attribute__((noinline)) static void depthwise_planes(const dw_layer *l, const 
 {
     const te_conv_params *p = l->params;
     const int32_t ch = l->channels;
+    /* the stride along the copy's rows picks the loop */
+    band_dot_fn *const dot = (pl->transposed ? p->stride_h : p->stride_w) == 2 ? band_dot_s2
+                                                                            : band_dot;
     int8_t buf[pl->block * pl->band.plane];
     int32_t acc[pl->band.rows * pl->cols + 1];
     band_job job;
     int32_t batch, oy, c0, c;
     job.pitch = pl->band.pitch;
+    job.row_step = pl->band.pitch * (pl->transposed ? p->stride_w : p->stride_h);
     job.cols = pl->cols;
     job.ch = pl->transposed ? out_w * ch : ch;
     job.out_skip = pl->transposed ? ch - out_h * out_w * ch : 0;
@@ -1055,25 +1194,28 @@ __attribute__((noinline)) static void depthwise_planes(const dw_layer *l, const 
         for (oy = 0; oy < (pl->transposed ? 1 : out_h); oy += pl->band.rows) {
             const int32_t rows = pl->transposed ? pl->band.rows
                                                 : te_min_s32(pl->band.rows, out_h - oy);
-            const int32_t y0 = oy - p->pad_h;
+            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            const int32_t in_rows = copy_span(rows, p->stride_h);
             /* the padding: no copy writes there, but a band's rows outside
              * the image may have been inside for the one before */
-            if ((batch == 0 && oy == 0) || y0 < 0 || y0 + rows + 2 > l->in_h) {
+            if ((batch == 0 && oy == 0) || y0 < 0 || y0 + in_rows > l->in_h) {
                 memset(buf, (int8_t)-p->input_offset, sizeof buf);
             }
             for (c0 = 0; c0 < ch; c0 += pl->block) {
                 const int32_t n = te_min_s32(pl->block, ch - c0);
                 if (pl->transposed) {
                     band_fill(in_b + c0, ch, l->in_w * ch, l->in_w, l->in_h, n, -p->pad_w,
-                              -p->pad_h, out_w + 2, out_h + 2, &pl->band, buf);
+                              -p->pad_h, copy_span(out_w, p->stride_w),
+                              copy_span(out_h, p->stride_h), &pl->band, buf);
                 } else {
                     band_fill(in_b + c0, l->in_w * ch, ch, l->in_h, l->in_w, n, y0, -p->pad_w,
-                              rows + 2, out_w + 2, &pl->band, buf);
+                              in_rows, copy_span(out_w, p->stride_w), &pl->band, buf);
                 }
                 job.rows = rows;
                 for (c = 0; c < n; c++) {
                     band_channel(l, c0 + c, buf + c * pl->band.plane,
-                                 out_b + oy * out_w * ch + c0 + c, acc, &job, pl->transposed);
+                                 out_b + oy * out_w * ch + c0 + c, acc, &job, pl->transposed,
+                                 dot);
                 }
             }
         }
