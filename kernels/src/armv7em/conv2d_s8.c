@@ -511,34 +511,54 @@ __attribute__((noinline)) static void block_outputs(const block_job *job, const 
 
 /* Widens n >= 1 whole groups of 4 values at src into one column slot from
  * d on (2 words per group, groups 2 * TE_DSP_BLOCK words apart), the input
- * offset added (off2: in both halfwords). */
+ * offset added (off2: in both halfwords); widen_run writes the groups one
+ * after the other. */
 #if TE_DSP_ASM
+#define TE_DSP_WIDEN_LOOP(STEP)                                              \
+    int32_t a, e;                                                            \
+    __asm__ volatile(                                                        \
+        "1:\n\t"                                                             \
+        "ldr %[a], [%[src]], #4\n\t"                                         \
+        "sxtb16 %[e], %[a]\n\t"                                              \
+        "sxtb16 %[a], %[a], ror #8\n\t"                                      \
+        "sadd16 %[e], %[e], %[off2]\n\t"                                     \
+        "sadd16 %[a], %[a], %[off2]\n\t"                                     \
+        "strd %[e], %[a], [%[d]], #" STEP "\n\t"                             \
+        "subs %[n], %[n], #1\n\t"                                            \
+        "bne 1b\n\t"                                                         \
+        : [d] "+r"(d), [src] "+r"(src), [n] "+r"(n), [a] "=&r"(a), [e] "=&r"(e) \
+        : [off2] "r"(off2)                                                   \
+        : "cc", "memory")
+
 static inline void widen_groups(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
 {
-    int32_t a, e;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldr %[a], [%[src]], #4\n\t"
-        "sxtb16 %[e], %[a]\n\t"
-        "sxtb16 %[a], %[a], ror #8\n\t"
-        "sadd16 %[e], %[e], %[off2]\n\t"
-        "sadd16 %[a], %[a], %[off2]\n\t"
-        "strd %[e], %[a], [%[d]], #32\n\t"
-        "subs %[n], %[n], #1\n\t"
-        "bne 1b\n\t"
-        : [d] "+r"(d), [src] "+r"(src), [n] "+r"(n), [a] "=&r"(a), [e] "=&r"(e)
-        : [off2] "r"(off2)
-        : "cc", "memory");
+    TE_DSP_WIDEN_LOOP("32");
 }
+
+static inline void widen_run(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
+{
+    TE_DSP_WIDEN_LOOP("8");
+}
+#undef TE_DSP_WIDEN_LOOP
 #else
-static inline void widen_groups(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
+static void widen_step(int32_t *d, const int8_t *src, int32_t n, int32_t off2, int32_t step)
 {
     int32_t g;
-    for (g = 0; g < n; g++, d += 2 * TE_DSP_BLOCK) {
+    for (g = 0; g < n; g++, d += step) {
         const int32_t a = te_dsp_ld4(src + 4 * g);
         d[0] = __sadd16(__sxtb16(a), off2);
         d[1] = __sadd16(te_dsp_sxtb16_ror8(a), off2);
     }
+}
+
+static inline void widen_groups(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
+{
+    widen_step(d, src, n, off2, 2 * TE_DSP_BLOCK);
+}
+
+static inline void widen_run(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
+{
+    widen_step(d, src, n, off2, 2);
 }
 #endif
 
@@ -690,6 +710,15 @@ static void widen_rows(const conv_shape *sh, const int8_t *input, int32_t batch,
     }
 }
 
+/* 1x1 windows at stride 1 without padding over an output of the input's
+ * size: pixel p's window is input[p * C_in .. (p + 1) * C_in) */
+static inline int is_pointwise(const conv_shape *sh)
+{
+    const te_conv_params *p = sh->params;
+    return sh->filter->h == 1 && sh->filter->w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
+           p->pad_h == 0 && p->pad_w == 0 && sh->out->h == sh->in->h && sh->out->w == sh->in->w;
+}
+
 /* Whether the window of output pixel (oy, ox) lies inside the image with
  * each of its rows one contiguous run of the input (kw == 1 or dilation_w 1). */
 static inline int inside_rows(const conv_shape *sh, int32_t oy, int32_t ox)
@@ -792,9 +821,7 @@ static void conv_columns(const conv_shape *sh, const block_job *job, const int8_
     const int32_t off2 = te_dsp_dup16(off);
     const int8_t pad = (int8_t)-off;
     const int32_t k4 = (k + 3) & ~3;
-    const int pointwise = sh->filter->h == 1 && sh->filter->w == 1 && p->stride_h == 1 &&
-                          p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
-                          oh == sh->in->h && ow == sh->in->w;
+    const int pointwise = is_pointwise(sh);
     /* rows of a few groups are cheaper copied into one window */
     const int rows_aligned = (sh->filter->w * sh->in->c) % 4 == 0 &&
                              sh->filter->w * sh->in->c >= 16;
@@ -1041,6 +1068,179 @@ __attribute__((noinline)) static void conv_in_place(const conv_shape *sh, const 
     }
 }
 
+/* Pointwise layers of at most TE_DSP_NARROW_K input channels (VWW's 8-to-16
+ * layer), where a column block's per-filter set-up costs more than its one or
+ * two groups of dot product: TE_DSP_NARROW_PIXELS pixels at a time are
+ * widened, 8 values each (0 past k, as are the weights), then each filter
+ * runs over all of them with its 8 weights in registers (narrow_dot: 7
+ * instructions an output) and its sums are requantized with its fields in
+ * registers (narrow_requant: 10). A chunk's outputs are written after all its
+ * inputs are widened, and chunks go in raster order, which keeps the
+ * planner's order. */
+#define TE_DSP_NARROW_K 8
+#define TE_DSP_NARROW_PIXELS 64 /* even: narrow_requant takes pairs */
+
+/* The word of bytes src[0..3], 0 for those at first + r >= k */
+static inline int32_t padded_word(const int8_t *src, int32_t first, int32_t k)
+{
+    uint32_t word = 0;
+    int32_t r;
+    if (first + 4 <= k) {
+        return te_dsp_ld4(src);
+    }
+    for (r = 0; r < 4 && first + r < k; r++) {
+        word |= (uint32_t)(uint8_t)src[r] << (8 * r);
+    }
+    return (int32_t)word;
+}
+
+#if TE_DSP_ASM
+/* s[j] = bias + the dot product of the 8 widened values of pixel j at
+ * c + 4 j with the weights w (as SXTB16 and SXTB16 ROR #8 give them, two
+ * words per group of 4), for j < n (n >= 1); two pixels per iteration, so
+ * for an odd n also s[n], from what lies at c + 4 n. */
+#define TE_DSP_NARROW_PIXEL                         \
+    "ldm %[c]!, {r8, r9, r10, r11}\n\t"             \
+    "smlad %[a], r8, %[w0], %[b]\n\t"               \
+    "smlad %[a], r9, %[w1], %[a]\n\t"               \
+    "smlad %[a], r10, %[w2], %[a]\n\t"              \
+    "smlad %[a], r11, %[w3], %[a]\n\t"              \
+    "str %[a], [%[s]], #4\n\t"
+
+static void narrow_dot(const int32_t *c, const int32_t w[4], int32_t bias, int32_t *s, int32_t n)
+{
+    register const int32_t *cp __asm__("r0") = c;
+    register int32_t *sums_p __asm__("r1") = s;
+    register int32_t *end __asm__("r2") = s + ((n + 1) & ~1);
+    register int32_t b __asm__("r3") = bias;
+    register int32_t w0 __asm__("r4") = w[0];
+    register int32_t w1 __asm__("r5") = w[1];
+    register int32_t w2 __asm__("r6") = w[2];
+    register int32_t w3 __asm__("r12") = w[3];
+    register int32_t a __asm__("lr");
+    __asm__ volatile(
+        "1:\n\t"
+        TE_DSP_NARROW_PIXEL
+        TE_DSP_NARROW_PIXEL
+        "cmp %[s], %[end]\n\t"
+        "bne 1b\n\t"
+        : [c] "+r"(cp), [s] "+r"(sums_p), [a] "=&r"(a)
+        : [end] "r"(end), [b] "r"(b), [w0] "r"(w0), [w1] "r"(w1), [w2] "r"(w2), [w3] "r"(w3)
+        : "r8", "r9", "r10", "r11", "cc", "memory");
+}
+#undef TE_DSP_NARROW_PIXEL
+
+/* out[j * cout] = te_dsp_out_s8(te_dsp_rq_apply(s[j], rq), offset, -128, 127,
+ * 1) for j < 2 * pairs (pairs >= 1), two per iteration */
+static void narrow_requant(const int32_t *s, int32_t pairs, const te_dsp_rq *rq,
+                           int32_t offset, int8_t *out, int32_t cout)
+{
+    register const int32_t *sums_p __asm__("r0") = s;
+    register const int32_t *end __asm__("r1") = s + 2 * pairs;
+    register int8_t *o __asm__("r2") = out;
+    register int32_t step __asm__("r3") = cout;
+    register int32_t x __asm__("r4");
+    register int32_t y __asm__("r5");
+    register int32_t off __asm__("r6") = offset;
+    register int32_t m __asm__("r8") = rq->multiplier;
+    register uint32_t rlo __asm__("r9") = rq->round_lo;
+    register int32_t rhi __asm__("r10") = rq->round_hi;
+    register int32_t right __asm__("r11") = rq->right;
+    register uint32_t lo __asm__("r12");
+    register int32_t hi __asm__("lr");
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[x], %[y], [%[s]], #8\n\t"
+        TE_DSP_RQ_APPLY_ASM("%[x]", "%[m]", "%[rlo]", "%[rhi]", "%[right]", "%[lo]", "%[hi]")
+        "add %[hi], %[hi], %[off]\n\t"
+        "ssat %[hi], #8, %[hi]\n\t"
+        "strb %[hi], [%[o]]\n\t"
+        TE_DSP_RQ_APPLY_ASM("%[y]", "%[m]", "%[rlo]", "%[rhi]", "%[right]", "%[lo]", "%[hi]")
+        "add %[hi], %[hi], %[off]\n\t"
+        "ssat %[hi], #8, %[hi]\n\t"
+        "strb %[hi], [%[o], %[step]]\n\t"
+        "add %[o], %[o], %[step], lsl #1\n\t"
+        "cmp %[s], %[end]\n\t"
+        "bne 1b\n\t"
+        : [s] "+r"(sums_p), [o] "+r"(o), [x] "=&r"(x), [y] "=&r"(y), [lo] "=&r"(lo),
+          [hi] "=&r"(hi)
+        : [end] "r"(end), [step] "r"(step), [off] "r"(off), [m] "r"(m), [rlo] "r"(rlo),
+          [rhi] "r"(rhi), [right] "r"(right)
+        : "cc", "memory");
+}
+#else
+static void narrow_dot(const int32_t *c, const int32_t w[4], int32_t bias, int32_t *s, int32_t n)
+{
+    int32_t j;
+    for (j = 0; j < n; j++, c += 4) {
+        s[j] = __smlad(c[3], w[3], __smlad(c[2], w[2], __smlad(c[1], w[1],
+                                                                 __smlad(c[0], w[0], bias))));
+    }
+}
+
+static void narrow_requant(const int32_t *s, int32_t pairs, const te_dsp_rq *rq,
+                           int32_t offset, int8_t *out, int32_t cout)
+{
+    int32_t j;
+    for (j = 0; j < 2 * pairs; j++) {
+        out[j * cout] = te_dsp_out_s8(te_dsp_rq_apply(s[j], rq), offset, -128, 127, 1);
+    }
+}
+#endif
+
+__attribute__((noinline)) static void conv_narrow(const conv_shape *sh, const block_job *job,
+                                                  const int8_t *input, int8_t *output)
+{
+    const int32_t k = job->k, cout = job->cout;
+    const int32_t pixels = sh->out->n * sh->out->h * sh->out->w;
+    const int32_t off2 = te_dsp_dup16(sh->params->input_offset);
+    /* a chunk's columns and one filter's sums (narrow_dot's second pixel of
+     * an odd count reads and writes in here: it is less than the even
+     * TE_DSP_NARROW_PIXELS) */
+    int32_t cols[4 * TE_DSP_NARROW_PIXELS];
+    int32_t sums[TE_DSP_NARROW_PIXELS];
+    int32_t first, j, g, oc;
+    for (first = 0; first < pixels; first += TE_DSP_NARROW_PIXELS) {
+        const int32_t n = te_min_s32(TE_DSP_NARROW_PIXELS, pixels - first);
+        const int8_t *src = input + first * k;
+        int8_t *out = output + first * cout;
+        if (k == TE_DSP_NARROW_K) {
+            widen_run(cols, src, 2 * n, off2);
+        } else {
+            /* past k: the offset alone, against weights of 0 */
+            for (j = 0; j < n; j++, src += k) {
+                for (g = 0; g < 2; g++) {
+                    const int32_t a = padded_word(src + 4 * g, 4 * g, k);
+                    cols[4 * j + 2 * g] = __sadd16(__sxtb16(a), off2);
+                    cols[4 * j + 2 * g + 1] = __sadd16(te_dsp_sxtb16_ror8(a), off2);
+                }
+            }
+        }
+        for (oc = 0; oc < cout; oc++) {
+            const te_dsp_rq *rq = &job->rq[job->per_channel ? oc : 0];
+            const int8_t *row = job->filter + oc * k;
+            int32_t w[4];
+            for (g = 0; g < 2; g++) {
+                const int32_t a = padded_word(row + 4 * g, 4 * g, k);
+                w[2 * g] = __sxtb16(a);
+                w[2 * g + 1] = te_dsp_sxtb16_ror8(a);
+            }
+            narrow_dot(cols, w, job->bias != NULL ? job->bias[oc] : 0, sums, n);
+            if (n >= 2) {
+                narrow_requant(sums, n / 2, rq, job->output_offset, out + oc, cout);
+            }
+            if (n & 1) {
+                out[(n - 1) * cout + oc] = te_dsp_out_s8(te_dsp_rq_apply(sums[n - 1], rq),
+                                                         job->output_offset, -128, 127, 1);
+            }
+        }
+        if (!job->full_range) {
+            /* the requantization saturated to all of int8 */
+            te_dsp_clamp_s8(out, n * cout, job->activation_min, job->activation_max);
+        }
+    }
+}
+
 te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
                        const te_dims *input_dims, const int8_t *input,
                        const te_dims *filter_dims, const int8_t *filter,
@@ -1103,7 +1303,9 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
     job.activation_min = params->activation_min;
     job.activation_max = params->activation_max;
     job.tail_filters = NULL;
-    if (groups == 1 && job.k <= TE_DSP_MAX_K) {
+    if (groups == 1 && job.k <= TE_DSP_NARROW_K && job.prepared && is_pointwise(&sh)) {
+        conv_narrow(&sh, &job, input, output);
+    } else if (groups == 1 && job.k <= TE_DSP_MAX_K) {
         /* For a short window (the last group of the last filter is costly
          * there), the last filters' copy that the asm loops can read whole. */
         const int32_t whole = whole_group_filters(job.k, job.cout);
