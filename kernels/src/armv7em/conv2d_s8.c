@@ -1069,16 +1069,20 @@ __attribute__((noinline)) static void conv_in_place(const conv_shape *sh, const 
 }
 
 /* Pointwise layers of at most TE_DSP_NARROW_K input channels (VWW's 8-to-16
- * layer), where a column block's per-filter set-up costs more than its one or
- * two groups of dot product: TE_DSP_NARROW_PIXELS pixels at a time are
- * widened, 8 values each (0 past k, as are the weights), then each filter
- * runs over all of them with its 8 weights in registers (narrow_dot: 7
- * instructions an output) and its sums are requantized with its fields in
- * registers (narrow_requant: 10). A chunk's outputs are written after all its
- * inputs are widened, and chunks go in raster order, which keeps the
- * planner's order. */
-#define TE_DSP_NARROW_K 8
-#define TE_DSP_NARROW_PIXELS 64 /* even: narrow_requant takes pairs */
+ * and 16-to-32 layers), where a column block's per-filter set-up costs more
+ * than its few groups of dot product: 128 pixels at a time (64 for 9 to 16
+ * channels) are widened, in passes of 8 values (0 past k, as are the
+ * weights; 2.5 KB of stack with the sums), then each filter runs over all of
+ * them a pass at a time with 8 of its weights in registers (narrow_dot: 7
+ * instructions an output, 8 for a pass that adds to the sums) and its sums
+ * are requantized with its fields in registers (narrow_requant: 10). A
+ * chunk's outputs are written after all its inputs are widened, and chunks
+ * go in raster order, which keeps the planner's order. */
+#define TE_DSP_NARROW_K 16
+#define TE_DSP_NARROW_PASS 8
+/* pixels of one pass that a chunk's columns hold (a multiple of 4: a chunk
+ * of either pass count is even, as narrow_requant takes pairs) */
+#define TE_DSP_NARROW_PIXELS 128
 
 /* The word of bytes src[0..3], 0 for those at first + r >= k */
 static inline int32_t padded_word(const int8_t *src, int32_t first, int32_t k)
@@ -1095,39 +1099,65 @@ static inline int32_t padded_word(const int8_t *src, int32_t first, int32_t k)
 }
 
 #if TE_DSP_ASM
-/* s[j] = bias + the dot product of the 8 widened values of pixel j at
- * c + 4 j with the weights w (as SXTB16 and SXTB16 ROR #8 give them, two
- * words per group of 4), for j < n (n >= 1); two pixels per iteration, so
- * for an odd n also s[n], from what lies at c + 4 n. */
-#define TE_DSP_NARROW_PIXEL                         \
+/* One pixel of narrow_dot: its 8 widened values at c (moved on) against w0-w3,
+ * from the sum that START leaves in a (loaded from s, or the bias b) */
+#define TE_DSP_NARROW_PIXEL(START)                  \
     "ldm %[c]!, {r8, r9, r10, r11}\n\t"             \
-    "smlad %[a], r8, %[w0], %[b]\n\t"               \
+    START                                           \
     "smlad %[a], r9, %[w1], %[a]\n\t"               \
     "smlad %[a], r10, %[w2], %[a]\n\t"              \
     "smlad %[a], r11, %[w3], %[a]\n\t"              \
     "str %[a], [%[s]], #4\n\t"
+#define TE_DSP_NARROW_FROM_BIAS "smlad %[a], r8, %[w0], %[b]\n\t"
+#define TE_DSP_NARROW_FROM_SUM "ldr %[a], [%[s]]\n\tsmlad %[a], r8, %[w0], %[a]\n\t"
 
+#define TE_DSP_NARROW_REGS                                  \
+    register const int32_t *cp __asm__("r0") = c;           \
+    register int32_t *sums_p __asm__("r1") = s;             \
+    register int32_t *end __asm__("r2") = s + ((n + 1) & ~1); \
+    register int32_t w0 __asm__("r4") = w[0];               \
+    register int32_t w1 __asm__("r5") = w[1];               \
+    register int32_t w2 __asm__("r6") = w[2];               \
+    register int32_t w3 __asm__("r12") = w[3];              \
+    register int32_t a __asm__("lr")
+
+/* s[j] = bias + the dot product of the 8 widened values of pixel j at
+ * c + 4 j with the weights w (as SXTB16 and SXTB16 ROR #8 give them, two
+ * words per group of 4), for j < n (n >= 1); two pixels per iteration, so
+ * for an odd n also s[n], from what lies at c + 4 n. */
 static void narrow_dot(const int32_t *c, const int32_t w[4], int32_t bias, int32_t *s, int32_t n)
 {
-    register const int32_t *cp __asm__("r0") = c;
-    register int32_t *sums_p __asm__("r1") = s;
-    register int32_t *end __asm__("r2") = s + ((n + 1) & ~1);
+    TE_DSP_NARROW_REGS;
     register int32_t b __asm__("r3") = bias;
-    register int32_t w0 __asm__("r4") = w[0];
-    register int32_t w1 __asm__("r5") = w[1];
-    register int32_t w2 __asm__("r6") = w[2];
-    register int32_t w3 __asm__("r12") = w[3];
-    register int32_t a __asm__("lr");
     __asm__ volatile(
         "1:\n\t"
-        TE_DSP_NARROW_PIXEL
-        TE_DSP_NARROW_PIXEL
+        TE_DSP_NARROW_PIXEL(TE_DSP_NARROW_FROM_BIAS)
+        TE_DSP_NARROW_PIXEL(TE_DSP_NARROW_FROM_BIAS)
         "cmp %[s], %[end]\n\t"
         "bne 1b\n\t"
         : [c] "+r"(cp), [s] "+r"(sums_p), [a] "=&r"(a)
         : [end] "r"(end), [b] "r"(b), [w0] "r"(w0), [w1] "r"(w1), [w2] "r"(w2), [w3] "r"(w3)
         : "r8", "r9", "r10", "r11", "cc", "memory");
 }
+
+/* narrow_dot adding to s[j] instead of starting from a bias (a pass after
+ * the first) */
+static void narrow_dot_add(const int32_t *c, const int32_t w[4], int32_t *s, int32_t n)
+{
+    TE_DSP_NARROW_REGS;
+    __asm__ volatile(
+        "1:\n\t"
+        TE_DSP_NARROW_PIXEL(TE_DSP_NARROW_FROM_SUM)
+        TE_DSP_NARROW_PIXEL(TE_DSP_NARROW_FROM_SUM)
+        "cmp %[s], %[end]\n\t"
+        "bne 1b\n\t"
+        : [c] "+r"(cp), [s] "+r"(sums_p), [a] "=&r"(a)
+        : [end] "r"(end), [w0] "r"(w0), [w1] "r"(w1), [w2] "r"(w2), [w3] "r"(w3)
+        : "r8", "r9", "r10", "r11", "cc", "memory");
+}
+#undef TE_DSP_NARROW_REGS
+#undef TE_DSP_NARROW_FROM_SUM
+#undef TE_DSP_NARROW_FROM_BIAS
 #undef TE_DSP_NARROW_PIXEL
 
 /* out[j * cout] = te_dsp_out_s8(te_dsp_rq_apply(s[j], rq), offset, -128, 127,
@@ -1178,6 +1208,15 @@ static void narrow_dot(const int32_t *c, const int32_t w[4], int32_t bias, int32
     }
 }
 
+static void narrow_dot_add(const int32_t *c, const int32_t w[4], int32_t *s, int32_t n)
+{
+    int32_t j;
+    for (j = 0; j < n; j++, c += 4) {
+        s[j] = __smlad(c[3], w[3], __smlad(c[2], w[2], __smlad(c[1], w[1],
+                                                                 __smlad(c[0], w[0], s[j]))));
+    }
+}
+
 static void narrow_requant(const int32_t *s, int32_t pairs, const te_dsp_rq *rq,
                            int32_t offset, int8_t *out, int32_t cout)
 {
@@ -1192,40 +1231,60 @@ __attribute__((noinline)) static void conv_narrow(const conv_shape *sh, const bl
                                                   const int8_t *input, int8_t *output)
 {
     const int32_t k = job->k, cout = job->cout;
+    const int32_t passes = (k + TE_DSP_NARROW_PASS - 1) / TE_DSP_NARROW_PASS;
+    /* pixels per chunk: as many as the columns hold (even) */
+    const int32_t chunk = TE_DSP_NARROW_PIXELS / passes;
+    const int32_t pass_words = 4 * chunk;
     const int32_t pixels = sh->out->n * sh->out->h * sh->out->w;
     const int32_t off2 = te_dsp_dup16(sh->params->input_offset);
-    /* a chunk's columns and one filter's sums (narrow_dot's second pixel of
-     * an odd count reads and writes in here: it is less than the even
-     * TE_DSP_NARROW_PIXELS) */
+    /* a chunk's columns, pass p's (4 words a pixel) from cols + p * pass_words,
+     * and one filter's sums (narrow_dot's second pixel of an odd count reads
+     * and writes in here: it is less than the even chunk) */
     int32_t cols[4 * TE_DSP_NARROW_PIXELS];
     int32_t sums[TE_DSP_NARROW_PIXELS];
-    int32_t first, j, g, oc;
-    for (first = 0; first < pixels; first += TE_DSP_NARROW_PIXELS) {
-        const int32_t n = te_min_s32(TE_DSP_NARROW_PIXELS, pixels - first);
+    int32_t first, j, g, oc, pass;
+    for (first = 0; first < pixels; first += chunk) {
+        const int32_t n = te_min_s32(chunk, pixels - first);
         const int8_t *src = input + first * k;
         int8_t *out = output + first * cout;
-        if (k == TE_DSP_NARROW_K) {
+        if (k == TE_DSP_NARROW_PASS) {
             widen_run(cols, src, 2 * n, off2);
+        } else if (k % TE_DSP_NARROW_PASS == 0) {
+            for (j = 0; j < n; j++, src += k) {
+                for (pass = 0; pass < passes; pass++) {
+                    widen_run(cols + pass * pass_words + 4 * j, src + TE_DSP_NARROW_PASS * pass,
+                              2, off2);
+                }
+            }
         } else {
             /* past k: the offset alone, against weights of 0 */
             for (j = 0; j < n; j++, src += k) {
-                for (g = 0; g < 2; g++) {
+                for (g = 0; g < 2 * passes; g++) {
                     const int32_t a = padded_word(src + 4 * g, 4 * g, k);
-                    cols[4 * j + 2 * g] = __sadd16(__sxtb16(a), off2);
-                    cols[4 * j + 2 * g + 1] = __sadd16(te_dsp_sxtb16_ror8(a), off2);
+                    int32_t *d = cols + (g >> 1) * pass_words + 4 * j + 2 * (g & 1);
+                    d[0] = __sadd16(__sxtb16(a), off2);
+                    d[1] = __sadd16(te_dsp_sxtb16_ror8(a), off2);
                 }
             }
         }
         for (oc = 0; oc < cout; oc++) {
             const te_dsp_rq *rq = &job->rq[job->per_channel ? oc : 0];
             const int8_t *row = job->filter + oc * k;
-            int32_t w[4];
-            for (g = 0; g < 2; g++) {
-                const int32_t a = padded_word(row + 4 * g, 4 * g, k);
-                w[2 * g] = __sxtb16(a);
-                w[2 * g + 1] = te_dsp_sxtb16_ror8(a);
+            const int32_t bias = job->bias != NULL ? job->bias[oc] : 0;
+            for (pass = 0; pass < passes; pass++) {
+                const int32_t at = TE_DSP_NARROW_PASS * pass;
+                int32_t w[4];
+                for (g = 0; g < 2; g++) {
+                    const int32_t a = padded_word(row + at + 4 * g, at + 4 * g, k);
+                    w[2 * g] = __sxtb16(a);
+                    w[2 * g + 1] = te_dsp_sxtb16_ror8(a);
+                }
+                if (pass == 0) {
+                    narrow_dot(cols, w, bias, sums, n);
+                } else {
+                    narrow_dot_add(cols + pass * pass_words, w, sums, n);
+                }
             }
-            narrow_dot(cols, w, job->bias != NULL ? job->bias[oc] : 0, sums, n);
             if (n >= 2) {
                 narrow_requant(sums, n / 2, rq, job->output_offset, out + oc, cout);
             }
