@@ -789,42 +789,51 @@ typedef char te_band_job_layout[offsetof(band_job, rq) == 44 && offsetof(band_jo
 #define TE_DW_BAND_SECTION __attribute__((noinline, section(".text.te_dw_band")))
 
 #if TE_DSP_ASM
-/* After a row of band_dot or band_dot_s2, with the job saved at [sp]: x moved
- * on by row_step, acc past the row's sums, and the rows down by one (flags
- * for the loop) */
-#define TE_DW_BAND_NEXT_ROW                          \
-    "ldr r12, [sp]\n\t"                              \
-    "ldr r0, [r12]\n\t"                              \
-    "ldr r1, [r12, #72]\n\t"                         \
-    "add r0, r0, r1\n\t"                             \
-    "str r0, [r12]\n\t"                              \
-    "ldr r9, [r12, #32]\n\t"                         \
-    "ldr r3, [r12, #40]\n\t"                         \
-    "add r9, r9, r3, lsl #2\n\t"                     \
-    "str r9, [r12, #32]\n\t"                         \
-    "ldr r3, [r12, #36]\n\t"                         \
-    "subs r3, r3, #1\n\t"                            \
-    "str r3, [r12, #36]\n\t"
-
-#define TE_DW_BAND_CLOBBERS                                                                 \
-    "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "lr", "cc", "memory"
+/* The body of band_dot and band_dot_s2: for each row, one LDM of the job's
+ * first nine fields (x, pitch, the weights, init, acc: r0-r6, r8, r9), STEP
+ * (two sums into r10 and r11, x moved on) and their store, as many times as
+ * the top halfword of w1_2 (r6) says plus one; then x moved on by row_step,
+ * acc past the row's sums and the rows counted down, in the job, which waits
+ * on the stack while the steps take every register but r7. */
+#define TE_DW_BAND_ROWS(STEP)                                                    \
+    register band_job *j __asm__("r12") = job;                                   \
+    __asm__ volatile(                                                            \
+        "str r12, [sp, #-8]!\n\t"                                                \
+        "1:\n\t"                                                                 \
+        "ldm r12, {r0, r1, r2, r3, r4, r5, r6, r8, r9}\n\t"                      \
+        "2:\n\t"                                                                 \
+        STEP                                                                     \
+        "strd r10, r11, [r9], #8\n\t"                                            \
+        "subs r6, r6, #0x10000\n\t"                                              \
+        "bhs 2b\n\t"                                                             \
+        "ldr r12, [sp]\n\t"                                                      \
+        "ldr r0, [r12]\n\t"                                                      \
+        "ldr r1, [r12, #72]\n\t"                                                 \
+        "add r0, r0, r1\n\t"                                                     \
+        "str r0, [r12]\n\t"                                                      \
+        "ldr r9, [r12, #32]\n\t"                                                 \
+        "ldr r3, [r12, #40]\n\t"                                                 \
+        "add r9, r9, r3, lsl #2\n\t"                                             \
+        "str r9, [r12, #32]\n\t"                                                 \
+        "ldr r3, [r12, #36]\n\t"                                                 \
+        "subs r3, r3, #1\n\t"                                                    \
+        "str r3, [r12, #36]\n\t"                                                 \
+        "bne 1b\n\t"                                                             \
+        "add sp, sp, #8\n\t"                                                     \
+        : "+r"(j)                                                                \
+        :                                                                        \
+        : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "lr", \
+          "cc", "memory")
 
 /* The sums of every row of the band, two outputs per step: with e = (x0, x2)
  * and o = (x1, x3) from one 4-byte load of a row, SMLAD(e, (w0, w2)) +
  * x1 * w1 is that row's share of the first output and SMLAD(o, (w0, w2)) +
  * x2 * w1 of the second. 24 instructions for 18 MACs; the steps count down
  * in w1_2's top halfword. An odd row's last sum lies past its outputs, where
- * the next row's first overwrites it. Per row: one LDM of the first nine
- * fields, then x and acc moved on in the job, which waits on the stack while
- * the steps take every register but r7. */
+ * the next row's first overwrites it. */
 TE_DW_BAND_SECTION static void band_dot(band_job *job)
 {
-    register band_job *j __asm__("r12") = job;
-    __asm__ volatile(
-        "str r12, [sp, #-8]!\n\t"
-        "1:\n\t"
-        "ldm r12, {r0, r1, r2, r3, r4, r5, r6, r8, r9}\n\t"
-        "2:\n\t"
+    TE_DW_BAND_ROWS(
         "ldr r12, [r0, r1]\n\t"
         "sxtb16 lr, r12\n\t"
         "sxtb16 r12, r12, ror #8\n\t"
@@ -845,16 +854,7 @@ TE_DW_BAND_SECTION static void band_dot(band_job *job)
         "smlad r10, lr, r2, r10\n\t"
         "smlabb r10, r12, r5, r10\n\t"
         "smlad r11, r12, r2, r11\n\t"
-        "smlatb r11, lr, r5, r11\n\t"
-        "strd r10, r11, [r9], #8\n\t"
-        "subs r6, r6, #0x10000\n\t"
-        "bhs 2b\n\t"
-        TE_DW_BAND_NEXT_ROW
-        "bne 1b\n\t"
-        "add sp, sp, #8\n\t"
-        : "+r"(j)
-        :
-        : TE_DW_BAND_CLOBBERS);
+        "smlatb r11, lr, r5, r11\n\t");
 }
 
 /* One output of band_dot_s2 into ACC, from the three rows at x (x0, x1, x2
@@ -881,27 +881,10 @@ TE_DW_BAND_SECTION static void band_dot(band_job *job)
  * second half of the load unused): 33 instructions for 18 MACs. */
 TE_DW_BAND_SECTION static void band_dot_s2(band_job *job)
 {
-    register band_job *j __asm__("r12") = job;
-    __asm__ volatile(
-        "str r12, [sp, #-8]!\n\t"
-        "1:\n\t"
-        "ldm r12, {r0, r1, r2, r3, r4, r5, r6, r8, r9}\n\t"
-        "2:\n\t"
-        TE_DW_BAND_S2_OUTPUT("r10")
-        TE_DW_BAND_S2_OUTPUT("r11")
-        "strd r10, r11, [r9], #8\n\t"
-        "subs r6, r6, #0x10000\n\t"
-        "bhs 2b\n\t"
-        TE_DW_BAND_NEXT_ROW
-        "bne 1b\n\t"
-        "add sp, sp, #8\n\t"
-        : "+r"(j)
-        :
-        : TE_DW_BAND_CLOBBERS);
+    TE_DW_BAND_ROWS(TE_DW_BAND_S2_OUTPUT("r10") TE_DW_BAND_S2_OUTPUT("r11"));
 }
 #undef TE_DW_BAND_S2_OUTPUT
-#undef TE_DW_BAND_CLOBBERS
-#undef TE_DW_BAND_NEXT_ROW
+#undef TE_DW_BAND_ROWS
 
 /* One output of band_requant: the next sum requantized, stored, out moved on */
 #define TE_DW_BAND_OUTPUT                                                                    \
@@ -960,45 +943,35 @@ TE_DW_BAND_SECTION static void band_requant(const band_job *job, const int32_t *
 }
 #undef TE_DW_BAND_OUTPUT
 #else
-TE_DW_BAND_SECTION static void band_dot(band_job *job)
+/* band_dot and band_dot_s2 in C: each output from one 4-byte load of each
+ * row at its window (x0, x1, x2: SMLAD(e, (w0, w2)) + x1 * w1), the windows
+ * stride bytes apart */
+static void band_dot_c(band_job *job, int32_t stride)
 {
-    const int32_t steps = (int32_t)((uint32_t)job->w1_2 >> 16) + 1;
     const int32_t w1[3] = {pack16(job->w1_01, 0), job->w1_01 >> 16, pack16(job->w1_2, 0)};
-    int32_t row, i, r;
+    int32_t row, o, r;
     for (row = 0; row < job->rows; row++) {
         const int8_t *x = job->x + row * job->row_step;
         int32_t *acc = job->acc + row * job->cols;
-        for (i = 0; i < steps; i++, x += 2) {
-            int32_t a0 = job->init, a1 = job->init;
+        for (o = 0; o < job->cols; o++) {
+            int32_t a = job->init;
             for (r = 0; r < 3; r++) {
-                const int32_t t = te_dsp_ld4(x + r * job->pitch), e = __sxtb16(t);
-                const int32_t o = te_dsp_sxtb16_ror8(t);
-                a0 = __smlabb(o, w1[r], __smlad(e, job->w02[r], a0));
-                a1 = __smlatb(e, w1[r], __smlad(o, job->w02[r], a1));
+                const int32_t t = te_dsp_ld4(x + o * stride + r * job->pitch);
+                a = __smlabb(te_dsp_sxtb16_ror8(t), w1[r], __smlad(__sxtb16(t), job->w02[r], a));
             }
-            acc[2 * i] = a0;
-            acc[2 * i + 1] = a1;
+            acc[o] = a;
         }
     }
 }
 
+TE_DW_BAND_SECTION static void band_dot(band_job *job)
+{
+    band_dot_c(job, 1);
+}
+
 TE_DW_BAND_SECTION static void band_dot_s2(band_job *job)
 {
-    const int32_t steps = (int32_t)((uint32_t)job->w1_2 >> 16) + 1;
-    const int32_t w1[3] = {pack16(job->w1_01, 0), job->w1_01 >> 16, pack16(job->w1_2, 0)};
-    int32_t row, i, r;
-    for (row = 0; row < job->rows; row++) {
-        const int8_t *x = job->x + row * job->row_step;
-        int32_t *acc = job->acc + row * job->cols;
-        for (i = 0; i < 2 * steps; i++, x += 2) {
-            int32_t a = job->init;
-            for (r = 0; r < 3; r++) {
-                const int32_t t = te_dsp_ld4(x + r * job->pitch);
-                a = __smlabb(te_dsp_sxtb16_ror8(t), w1[r], __smlad(__sxtb16(t), job->w02[r], a));
-            }
-            acc[i] = a;
-        }
-    }
+    band_dot_c(job, 2);
 }
 
 TE_DW_BAND_SECTION static void band_requant(const band_job *job, const int32_t *acc,
