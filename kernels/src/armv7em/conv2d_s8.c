@@ -31,6 +31,10 @@
  * after every pixel already written, so no write lands on an input byte that
  * is still to be read, as in the reference's raster order.
  *
+ * Pointwise layers of at most 16 input channels (every channel's
+ * requantization prepared) take conv_narrow instead: each filter's weights in
+ * registers, over up to 128 pixels at a time.
+ *
  * Windows longer than TE_DSP_MAX_K take the same column blocks in chunks,
  * each filter's sums kept between them (conv_long). Grouped convolutions, and
  * long windows of very many filters, take a one-pixel path that reads the
