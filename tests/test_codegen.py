@@ -86,6 +86,46 @@ def test_cmake_builds_the_output_folder(shared_models, tmp_path):
     assert (build / "libhello_world_int8.a").exists()
 
 
+ARM_M4 = ["-DCMAKE_SYSTEM_NAME=Generic", "-DCMAKE_C_COMPILER=arm-none-eabi-gcc",
+          "-DCMAKE_TRY_COMPILE_TARGET_TYPE=STATIC_LIBRARY",
+          "-DCMAKE_C_FLAGS=-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2 "
+          + " ".join(STRICT)]
+
+
+def test_cortex_m4_folder_ships_and_builds_the_dsp_kernels(shared_models, tmp_path):
+    """Compiled for cortex-m4, the folder holds the ARMv7E-M versions of the kernels
+    it uses (kernels/src/armv7em/, with their internal header) beside the reference
+    ones; its CMakeLists.txt builds them for the target, and the reference ones
+    alone with -DTINYEDGE_REFERENCE_KERNELS=ON (a host build). A generic folder
+    has no such versions."""
+    path = shared_models / "mlperf_tiny" / "kws_ref_model.tflite"
+    generic = tinyedge.compile(path, tmp_path / "generic")
+    assert not (generic.out_dir / "kernels" / "src" / "armv7em").exists()
+    model = tinyedge.compile(path, tmp_path / "m4", target="cortex-m4")
+    variants = model.out_dir / "kernels" / "src" / "armv7em"
+    assert sorted(p.name for p in variants.iterdir()) == [
+        "avg_pool2d_s8.c", "conv2d_s8.c", "depthwise_conv2d_s8.c", "fully_connected_s8.c",
+        "te_dsp.h"]
+    assert (model.out_dir / "kernels" / "src" / "softmax_s8.c").is_file()  # no variant
+    if shutil.which("cmake") is None or shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("cmake or arm-none-eabi-gcc is not installed")
+
+    def symbols(flags, build):
+        for step in (["-S", str(model.out_dir), "-B", str(build), *flags], ["--build", str(build)]):
+            result = subprocess.run(["cmake", *step], capture_output=True, text=True)
+            assert result.returncode == 0, result.stdout + result.stderr
+        lib = build / "libkws_ref_model_kernels.a"
+        nm = "arm-none-eabi-nm" if "-DCMAKE_C_COMPILER=arm-none-eabi-gcc" in flags else "nm"
+        return subprocess.run([nm, str(lib)], capture_output=True, text=True, check=True).stdout
+
+    dsp = symbols(ARM_M4, tmp_path / "build-m4")
+    assert "band_dot" in dsp and "te_conv2d_s8" in dsp  # a DSP kernel's own function
+    ref = symbols(ARM_M4 + ["-DTINYEDGE_REFERENCE_KERNELS=ON"], tmp_path / "build-ref")
+    assert "te_conv2d_s8" in ref and "band_dot" not in ref
+    host = symbols(["-DTINYEDGE_REFERENCE_KERNELS=ON"], tmp_path / "build-host")
+    assert "te_depthwise_conv2d_s8" in host
+
+
 def _model_16x8() -> bytes:
     """A 16x8 model (int16 activations, int8 weights, int64 biases beyond
     int32) through most 16x8 kernels: CONV_2D, DEPTHWISE_CONV_2D, ADD, MUL,

@@ -219,7 +219,7 @@ def compile(model, out_dir, target: str = "generic", name: str | None = None,  #
     A float Keras model (object, .keras/.h5 file, SavedModel folder) is first
     quantized with `calibration` data, `io_type` and `activations` (see
     quantize()), then compiled."""
-    get_target(target)
+    kernel_dirs = get_target(target).kernel_dirs
     if calibration is not None or _is_float_model(model):
         from tinyedge.frontend import keras as keras_frontend
         source = keras_frontend._load_source(model)
@@ -238,7 +238,7 @@ def compile(model, out_dir, target: str = "generic", name: str | None = None,  #
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
-        facts = generate(graph, layers, plan, staging, source, sha256)
+        facts = generate(graph, layers, plan, staging, source, sha256, kernel_dirs)
         report = build_report(graph, layers, plan, facts, target, source, sha256)
         _check_budget(report, target, ram_limit)
         (staging / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")

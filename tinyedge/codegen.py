@@ -145,9 +145,12 @@ def template_environment() -> jinja2.Environment:
 
 
 def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
-             source_name: str, source_sha256: str) -> dict:
+             source_name: str, source_sha256: str, kernel_dirs: tuple[str, ...] = ()) -> dict:
     """Write <name>.h, <name>.c, <name>_weights.c, CMakeLists.txt and the kernels
-    the model uses into out_dir. Returns facts for the report (weight bytes, kernels)."""
+    the model uses into out_dir: the reference ones in kernels/src/, and for each
+    of kernel_dirs (the target's, e.g. armv7em) its versions of them in
+    kernels/src/<dir>/ with that folder's internal headers, which CMakeLists.txt
+    builds instead. Returns facts for the report (weight bytes, kernels)."""
     name = graph.name
     names = _Names(name)
     state = state_layout(graph)
@@ -173,6 +176,14 @@ def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
     missing = [f for f in functions if f not in sources]
     assert not missing, f"no kernel source defines {missing}"
     kernel_files = sorted({sources[f].name for f in functions})
+    # The first of the target's folders that has a version of a kernel file wins,
+    # as in a firmware build (tinyedge.firmware.kernel_files).
+    variants: dict[str, str] = {}
+    for d in kernel_dirs:
+        for f in kernel_files:
+            if f not in variants and (KERNELS_DIR / "src" / d / f).is_file():
+                variants[f] = d
+    target_sources = [f"{variants[f]}/{f}" if f in variants else f for f in kernel_files]
 
     context = {
         "name": name, "guard": name.upper(), "version": __version__,
@@ -181,6 +192,8 @@ def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
         "state": state, "state_size": state_size, "state_words": max(1, state_size // 4),
         "inputs": inputs, "outputs": outputs, "layers": context_layers,
         "weights": weights, "kernel_files": kernel_files,
+        "target_sources": target_sources if variants else [],
+        "variant_dirs": sorted(set(variants.values())),
     }
     env = template_environment()
     files = {
@@ -200,6 +213,12 @@ def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
     src_dir.mkdir(parents=True)
     for filename in kernel_files:
         shutil.copyfile(KERNELS_DIR / "src" / "ref" / filename, src_dir / filename)
+    for d in sorted(set(variants.values())):
+        (src_dir / d).mkdir()
+        copied = [f for f, v in variants.items() if v == d]
+        copied += [h.name for h in (KERNELS_DIR / "src" / d).glob("*.h")]
+        for filename in sorted(copied):
+            shutil.copyfile(KERNELS_DIR / "src" / d / filename, src_dir / d / filename)
 
     weight_bytes = sum(t.nbytes for _, t in names.weights.values())
     param_bytes = sum(4 * len(c.values) for layer in layers for c in layer.call.constants
