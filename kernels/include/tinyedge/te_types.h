@@ -23,7 +23,9 @@
 
 typedef enum {
     TE_OK = 0,
-    TE_ARG_ERROR = -1 /* a NULL pointer or inconsistent dimensions */
+    TE_ARG_ERROR = -1, /* a NULL pointer or inconsistent dimensions */
+    TE_PATH_LEFT_OUT = -2 /* the layer needs a kernel path this build left out
+                             (kernels/src/armv7em/te_paths.h) */
 } te_status;
 
 /* A 4-D shape. Lower-rank tensors set the unused leading dimensions to 1:

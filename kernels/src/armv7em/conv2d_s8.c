@@ -1366,8 +1366,8 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
     job.activation_min = params->activation_min;
     job.activation_max = params->activation_max;
     job.tail_filters = NULL;
-    if (groups == 1 && job.k <= TE_DSP_MAX_K &&
-        !(job.k <= TE_DSP_NARROW_K && job.prepared && is_pointwise(&sh))) {
+    if (TE_CONV_COLUMNS && groups == 1 && job.k <= TE_DSP_MAX_K &&
+        !(TE_CONV_NARROW && job.k <= TE_DSP_NARROW_K && job.prepared && is_pointwise(&sh))) {
         /* For a short window (the last group of the last filter is costly
          * there), the last filters' copy that the asm loops can read whole. */
         const int32_t whole = whole_group_filters(job.k, job.cout);
@@ -1379,14 +1379,19 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
             job.tail_filters = tail;
         }
         conv_columns(&sh, &job, input, output);
-    } else if (groups == 1 && job.k <= TE_DSP_NARROW_K) {
-        /* pointwise with every channel prepared (the test above; in this
-         * order GCC builds the column path's loops as before) */
+    } else if (TE_CONV_NARROW && groups == 1 && job.k <= TE_DSP_NARROW_K &&
+               (TE_CONV_COLUMNS || (job.prepared && is_pointwise(&sh)))) {
+        /* pointwise with every channel prepared (the test above, or here
+         * without the column path; in this order GCC builds the column
+         * path's loops as before) */
         conv_narrow(&sh, &job, input, output);
-    } else if (groups == 1 && job.cout <= TE_DSP_LONG_MAX_COUT) {
+    } else if (TE_CONV_LONG && groups == 1 && job.cout <= TE_DSP_LONG_MAX_COUT &&
+               (TE_CONV_COLUMNS || job.k > TE_DSP_MAX_K)) {
         conv_long(&sh, &job, input, output);
-    } else {
+    } else if (TE_CONV_IN_PLACE) {
         conv_in_place(&sh, &job, input, output, filters_per_group);
+    } else {
+        return TE_PATH_LEFT_OUT;
     }
     return TE_OK;
 }

@@ -612,8 +612,9 @@ typedef struct {
 static int band_shaped(const dw_layer *l)
 {
     const te_conv_params *p = l->params;
+    const int32_t max_stride = TE_DW_STRIDE2 ? 2 : 1;
     return p->depth_multiplier == 1 && p->dilation_h == 1 && p->dilation_w == 1 &&
-           p->stride_h <= 2 && p->stride_w <= 2 && l->k_h == 3 && l->k_w == 3;
+           p->stride_h <= max_stride && p->stride_w <= max_stride && l->k_h == 3 && l->k_w == 3;
 }
 
 /* Input rows (or columns) under n outputs of 3 taps at this stride */
@@ -1149,8 +1150,8 @@ __attribute__((noinline)) static void depthwise_planes(const dw_layer *l, const 
     const te_conv_params *p = l->params;
     const int32_t ch = l->channels;
     /* the stride along the copy's rows picks the loop */
-    band_dot_fn *const dot = (pl->transposed ? p->stride_h : p->stride_w) == 2 ? band_dot_s2
-                                                                            : band_dot;
+    const int32_t row_stride = pl->transposed ? p->stride_h : p->stride_w;
+    band_dot_fn *const dot = TE_DW_STRIDE2 && row_stride == 2 ? band_dot_s2 : band_dot;
     int8_t buf[pl->block * pl->band.plane];
     int32_t acc[pl->band.rows * pl->cols + 1];
     band_job job;
@@ -1306,12 +1307,13 @@ te_status te_depthwise_conv2d_s8(const te_conv_params *params, const te_requant 
     layer.out_c = output_dims->c;
     /* bands of every channel keep the planner's order; blocks of channels
      * need plane_order_is_safe */
-    if (plan_band(&layer, output_dims->h, output_dims->w, &planes) ||
-        (plan_planes(&layer, output_dims->h, output_dims->w, &planes) &&
-         plane_order_is_safe(input, input_dims->n * input_dims->h * input_dims->w * input_dims->c,
-                             output,
-                             output_dims->n * output_dims->h * output_dims->w * output_dims->c,
-                             layer.channels))) {
+    if (TE_DW_BANDS &&
+        (plan_band(&layer, output_dims->h, output_dims->w, &planes) ||
+         (plan_planes(&layer, output_dims->h, output_dims->w, &planes) &&
+          plane_order_is_safe(input, input_dims->n * input_dims->h * input_dims->w * input_dims->c,
+                              output,
+                              output_dims->n * output_dims->h * output_dims->w * output_dims->c,
+                              layer.channels)))) {
         depthwise_planes(&layer, &planes, input_dims->n, input, output_dims->h, output_dims->w,
                          output);
         return TE_OK;

@@ -5,6 +5,7 @@
 #define TINYEDGE_TE_DSP_H
 
 #include "tinyedge/te_arith.h"
+#include "te_paths.h"
 
 #include <arm_acle.h>
 #include <stdint.h>

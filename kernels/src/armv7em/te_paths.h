@@ -1,0 +1,37 @@
+/* Which optional paths the ARMv7E-M DSP kernels build (internal header, read
+ * through te_dsp.h). Here every path is on, for any model. A model's output
+ * folder compiled for a DSP target carries its own copy, written by tinyedge
+ * from its layers' shapes (tinyedge/kernel_paths.py), with the paths none of
+ * them can take set to 0: its firmware then links none of their code. A
+ * layer sent to a path that a build left out gets another path that handles
+ * it where there is one, else TE_PATH_LEFT_OUT. -D flags override these. */
+#ifndef TINYEDGE_TE_PATHS_H
+#define TINYEDGE_TE_PATHS_H
+
+/* conv2d_s8.c: column blocks (groups 1, windows up to TE_DSP_MAX_K) */
+#ifndef TE_CONV_COLUMNS
+#define TE_CONV_COLUMNS 1
+#endif
+/* conv2d_s8.c: pointwise layers of up to TE_DSP_NARROW_K input channels */
+#ifndef TE_CONV_NARROW
+#define TE_CONV_NARROW 1
+#endif
+/* conv2d_s8.c: longer windows, in chunks */
+#ifndef TE_CONV_LONG
+#define TE_CONV_LONG 1
+#endif
+/* conv2d_s8.c: one pixel at a time, reading the input in place (grouped
+ * convolutions, long windows of many filters; any layer) */
+#ifndef TE_CONV_IN_PLACE
+#define TE_CONV_IN_PLACE 1
+#endif
+/* depthwise_conv2d_s8.c: the band and plane paths of 3x3 layers */
+#ifndef TE_DW_BANDS
+#define TE_DW_BANDS 1
+#endif
+/* depthwise_conv2d_s8.c: those paths at stride 2 (band_dot_s2) */
+#ifndef TE_DW_STRIDE2
+#define TE_DW_STRIDE2 1
+#endif
+
+#endif /* TINYEDGE_TE_PATHS_H */
