@@ -42,7 +42,7 @@ def measure(name: str, target: str, clock_mhz: float, wait_states: int) -> dict:
 
     data = (MODELS_DIR / "tflm" / f"{name}.tflite").read_bytes()
     with tempfile.TemporaryDirectory() as tmp:
-        model = tinyedge.compile(data, Path(tmp) / name, name=name)
+        model = tinyedge.compile(data, Path(tmp) / name, name=name, target=target)
         result = bench(model, target=target, clock=clock_mhz * 1e6,
                        flash_wait_states=wait_states)
     report = model.report

@@ -77,7 +77,9 @@ def main() -> int:
                 continue
             started = time.time()
             try:
-                model = tinyedge.compile(args.models_dir / f"{stem}.tflite", Path(tmp) / stem)
+                # compiled for the target: its kernels, with only the paths the model takes
+                model = tinyedge.compile(args.models_dir / f"{stem}.tflite", Path(tmp) / stem,
+                                         target=args.target)
                 r = bench(model, args.target, seed=args.seed, opt=f"-{args.opt}",
                           reference_only=args.ref_kernels, clock=clock_hz,
                           flash_wait_states=args.flash_wait_states)

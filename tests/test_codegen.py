@@ -94,7 +94,7 @@ ARM_M4 = ["-DCMAKE_SYSTEM_NAME=Generic", "-DCMAKE_C_COMPILER=arm-none-eabi-gcc",
 
 def test_cortex_m4_folder_ships_and_builds_the_dsp_kernels(shared_models, tmp_path):
     """Compiled for cortex-m4, the folder holds the ARMv7E-M versions of the kernels
-    it uses (kernels/src/armv7em/, with their internal header) beside the reference
+    it uses (kernels/src/armv7em/, with their internal headers) beside the reference
     ones; its CMakeLists.txt builds them for the target, and the reference ones
     alone with -DTINYEDGE_REFERENCE_KERNELS=ON (a host build). A generic folder
     has no such versions."""
@@ -105,7 +105,7 @@ def test_cortex_m4_folder_ships_and_builds_the_dsp_kernels(shared_models, tmp_pa
     variants = model.out_dir / "kernels" / "src" / "armv7em"
     assert sorted(p.name for p in variants.iterdir()) == [
         "avg_pool2d_s8.c", "conv2d_s8.c", "depthwise_conv2d_s8.c", "fully_connected_s8.c",
-        "te_dsp.h"]
+        "te_dsp.h", "te_paths.h"]
     assert (model.out_dir / "kernels" / "src" / "softmax_s8.c").is_file()  # no variant
     if shutil.which("cmake") is None or shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("cmake or arm-none-eabi-gcc is not installed")

@@ -16,6 +16,7 @@ import numpy as np
 
 from tinyedge import KERNELS_DIR, TEMPLATES_DIR, __version__
 from tinyedge.ir import Graph, Tensor
+from tinyedge.kernel_paths import PATH_HEADERS
 from tinyedge.ops import CArray, CName, CStruct, IntArg, KernelCall, NullArg, StructArg, TensorArg, \
     TensorListArg
 from tinyedge.planner import MemoryPlan
@@ -28,6 +29,9 @@ KERNEL_DEFINITION = re.compile(r"^te_status\s+(te_\w+)\s*\(", re.MULTILINE)
 class Layer:
     index: int  # operator index in the source model
     call: KernelCall
+
+
+REF_INCLUDE = re.compile(r'^#include "\.\./ref/(\w+\.c)"', re.MULTILINE)
 
 
 def kernel_sources() -> dict[str, Path]:
@@ -219,6 +223,14 @@ def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
         copied += [h.name for h in (KERNELS_DIR / "src" / d).glob("*.h")]
         for filename in sorted(copied):
             shutil.copyfile(KERNELS_DIR / "src" / d / filename, src_dir / d / filename)
+            # a variant that wraps its reference kernel includes it as ../ref/<file>.c
+            for included in REF_INCLUDE.findall((src_dir / d / filename).read_text()):
+                (src_dir / "ref").mkdir(exist_ok=True)
+                shutil.copyfile(KERNELS_DIR / "src" / "ref" / included, src_dir / "ref" / included)
+        if d in PATH_HEADERS:
+            paths = PATH_HEADERS[d]([layer.call for layer in layers])
+            (src_dir / d / "te_paths.h").write_text(env.get_template("te_paths.h.j2").render(
+                context, dir=d, paths=paths))
 
     weight_bytes = sum(t.nbytes for _, t in names.weights.values())
     param_bytes = sum(4 * len(c.values) for layer in layers for c in layer.call.constants

@@ -1,0 +1,125 @@
+"""A folder compiled for a DSP target turns off, in kernels/src/armv7em/te_paths.h, the
+kernel paths none of its layers can take (tinyedge/kernel_paths.py), so that its firmware
+is smaller; run on the emulator, it still equals the host run byte for byte. A layer sent
+to a path that a build left out takes another path that handles it, or fails with
+TE_PATH_LEFT_OUT."""
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tflite_builder as tb  # noqa: E402
+
+import tinyedge  # noqa: E402
+from tinyedge.api import import_model, lower_graph  # noqa: E402
+from tinyedge.errors import EmulatorError  # noqa: E402
+from tinyedge.firmware import bench  # noqa: E402
+from tinyedge.kernel_paths import ARMV7EM_PATHS, armv7em_paths  # noqa: E402
+from tinyedge.ops import CArray  # noqa: E402
+
+TOOLS = ("arm-none-eabi-gcc", "arm-none-eabi-nm", "arm-none-eabi-size", "qemu-system-arm")
+needs_emulator = pytest.mark.skipif(
+    any(shutil.which(t) is None for t in TOOLS),
+    reason="the Cortex-M toolchain or QEMU is not installed (scripts/setup.sh installs them)")
+
+# One layer per case, and the paths its folder keeps
+CASES = {
+    "conv-3x3": (lambda rng: tb.conv2d_model(rng, (1, 9, 7, 3), 6, kernel=3, stride=2),
+                 {"TE_CONV_COLUMNS"}),
+    "pointwise-narrow": (lambda rng: tb.conv2d_model(rng, (1, 6, 5, 12), 10, kernel=1),
+                         {"TE_CONV_NARROW"}),
+    "grouped": (lambda rng: tb.conv2d_model(rng, (1, 6, 6, 8), 6, kernel=3, groups=2),
+                {"TE_CONV_IN_PLACE"}),
+    "long-window": (lambda rng: tb.conv2d_model(rng, (1, 5, 5, 72), 5, kernel=3),
+                    {"TE_CONV_LONG", "TE_CONV_IN_PLACE"}),
+    "depthwise-3x3-stride-2": (lambda rng: tb.depthwise_model(rng, (1, 12, 11, 8), stride=(2, 1)),
+                               {"TE_DW_BANDS", "TE_DW_STRIDE2"}),
+    "depthwise-3x3": (lambda rng: tb.depthwise_model(rng, (1, 10, 9, 4)), {"TE_DW_BANDS"}),
+    "depthwise-5x5": (lambda rng: tb.depthwise_model(rng, (1, 8, 8, 4), kernel=5), set()),
+}
+
+
+def _paths_h(out_dir: Path) -> dict[str, int]:
+    text = (out_dir / "kernels" / "src" / "armv7em" / "te_paths.h").read_text()
+    return {name: int(value) for name, value in re.findall(r"#define (TE_\w+) (\d)", text)}
+
+
+def _set_paths(out_dir: Path, paths: dict[str, int]) -> None:
+    header = out_dir / "kernels" / "src" / "armv7em" / "te_paths.h"
+    text = header.read_text()
+    for name, value in paths.items():
+        text = re.sub(rf"#define {name} \d", f"#define {name} {value}", text)
+    header.write_text(text)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_paths_of_single_layers(case):
+    make, expected = CASES[case]
+    built = make(np.random.default_rng(7))
+    calls = [layer.call for layer in lower_graph(import_model(bytes(built), "m"))]
+    assert {p for p, on in armv7em_paths(calls).items() if on} == expected
+
+
+def test_a_channel_without_the_fast_requantization_keeps_the_column_path():
+    """te_dsp_rq_init declines a shift >= 0 (a scale of 1/2 or more): conv_narrow
+    needs every channel prepared, so such a pointwise layer takes the column path."""
+    built = CASES["pointwise-narrow"][0](np.random.default_rng(7))
+    (call,) = [layer.call for layer in lower_graph(import_model(bytes(built), "m"))]
+    shifts = next(c for c in call.constants if isinstance(c, CArray) and c.name.endswith("_shifts"))
+    shifts.values[-1] = 0
+    paths = armv7em_paths([call])
+    assert paths["TE_CONV_COLUMNS"] == 1 and paths["TE_CONV_NARROW"] == 0
+    assert armv7em_paths([dataclasses.replace(call, function="te_conv2d_s16")]) == \
+        dict.fromkeys(ARMV7EM_PATHS, 0)
+
+
+@needs_emulator
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_folder_builds_only_its_paths_and_matches_host(case, tmp_path):
+    make, expected = CASES[case]
+    built = make(np.random.default_rng(11))
+    model = tinyedge.compile(bytes(built), tmp_path / "m4", target="cortex-m4")
+    assert {p for p, on in _paths_h(model.out_dir).items() if on} == expected
+    ours = bench(model, "cortex-m4", seed=3)
+    assert ours["outputs_match_host"]
+    # The same layer with every path built (tinyedge's own kernels)
+    every = bench(tinyedge.compile(bytes(built), tmp_path / "generic"), "cortex-m4", seed=3)
+    assert every["outputs_match_host"]
+    kernel = "TE_DW_" if case.startswith("depthwise") else "TE_CONV_"
+    if expected == {p for p in ARMV7EM_PATHS if p.startswith(kernel)}:  # none left out
+        assert ours["code_bytes"] == every["code_bytes"]
+    else:
+        assert ours["code_bytes"] < every["code_bytes"]
+
+
+@needs_emulator
+def test_a_left_out_path_falls_back_or_fails(tmp_path):
+    built = CASES["conv-3x3"][0](np.random.default_rng(5))
+    model = tinyedge.compile(bytes(built), tmp_path / "m4", target="cortex-m4")
+    _set_paths(model.out_dir, {"TE_CONV_COLUMNS": 0, "TE_CONV_IN_PLACE": 1})
+    assert bench(model, "cortex-m4")["outputs_match_host"]  # one pixel at a time
+    _set_paths(model.out_dir, {"TE_CONV_IN_PLACE": 0})
+    with pytest.raises(EmulatorError, match="returned status -2"):
+        bench(model, "cortex-m4")
+
+
+@needs_emulator
+@pytest.mark.parametrize("stem, variant", [("keyword_scrambled", "svdf_s8.c"),
+                                           ("mnist_lstm_int8", "lstm_s8_s16.c")])
+def test_variants_that_wrap_their_reference_build_from_the_folder(shared_models, tmp_path,
+                                                                   stem, variant):
+    """SVDF's and LSTM's DSP versions include the reference kernel (../ref/<file>.c);
+    the folder carries that copy too, and its firmware matches the host."""
+    model = tinyedge.compile(shared_models / "tflm" / f"{stem}.tflite", tmp_path / stem,
+                             target="cortex-m4")
+    assert (model.out_dir / "kernels" / "src" / "ref" / variant).is_file()
+    result = bench(model, "cortex-m4")
+    assert result["outputs_match_host"]
+    assert f"armv7em/{variant}" in result["kernel_variants"]
