@@ -203,3 +203,14 @@ def test_compile_prints_the_state_of_a_stateful_model(shared_models, tmp_path):
     assert report["state_bytes"] > 0
     assert (f"state      {report['state_bytes']:,} B (kept between invocations, reset by "
             "mnist_lstm_int8_reset())") in result.stdout
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(shared_models):
+    """`tinyedge inspect -v model | head`: the pipe closes before the output ends."""
+    proc = subprocess.Popen([sys.executable, "-m", "tinyedge", "inspect", "-v",
+                             str(shared_models / "mlperf_tiny" / "vww_96_int8.tflite")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # before the first line is written
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert stderr == ""

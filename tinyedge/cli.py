@@ -6,6 +6,7 @@ with a non-zero exit code (see EXIT CODES below); no traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -325,6 +326,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tinyedge: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader stopped early (`tinyedge inspect m.tflite | head`): end
+        # quietly, as a Unix tool does on SIGPIPE, with nothing more to flush
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
