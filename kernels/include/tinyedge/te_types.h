@@ -14,8 +14,10 @@
 
 #if defined(__GNUC__)
 #define TE_ALIGNED(n) __attribute__((aligned(n)))
+#define TE_NOINLINE __attribute__((noinline))
 #else
 #define TE_ALIGNED(n)
+#define TE_NOINLINE
 #endif
 
 /* Largest rank an elementwise (broadcasting) kernel accepts. */
