@@ -112,7 +112,7 @@ static int8_t out_opt[MAX_OUT + GUARD];
 static int8_t filter_buf[MAX_FILTER];
 static int32_t bias_buf[MAX_CH];
 static int32_t mult_buf[MAX_CH];
-static int32_t shift_buf[MAX_CH];
+static int8_t shift_buf[MAX_CH];
 static int8_t shared_ref[MAX_IN + MAX_OUT + GUARD];
 static int8_t shared_opt[MAX_IN + MAX_OUT + GUARD];
 #endif

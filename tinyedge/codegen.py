@@ -31,6 +31,7 @@ class Layer:
     call: KernelCall
 
 
+C_TYPE_BYTES = {"int8_t": 1, "int16_t": 2, "int32_t": 4}
 REF_INCLUDE = re.compile(r'^#include "\.\./ref/(\w+\.c)"', re.MULTILINE)
 
 
@@ -233,7 +234,8 @@ def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
                 context, dir=d, paths=paths))
 
     weight_bytes = sum(t.nbytes for _, t in names.weights.values())
-    param_bytes = sum(4 * len(c.values) for layer in layers for c in layer.call.constants
+    param_bytes = sum(C_TYPE_BYTES[c.ctype] * len(c.values)
+                      for layer in layers for c in layer.call.constants
                       if isinstance(c, CArray))
     return {"weight_bytes": weight_bytes, "param_array_bytes": param_bytes,
             "state_bytes": state_size,

@@ -25,7 +25,7 @@ TE_ARG_ERROR = -1
 CDEF = """
 typedef enum { TE_OK = 0, TE_ARG_ERROR = -1 } te_status;
 typedef struct { int32_t n; int32_t h; int32_t w; int32_t c; } te_dims;
-typedef struct { const int32_t *multipliers; const int32_t *shifts; int32_t count; } te_requant;
+typedef struct { const int32_t *multipliers; const int8_t *shifts; int32_t count; } te_requant;
 typedef struct {
     int32_t stride_h; int32_t stride_w; int32_t dilation_h; int32_t dilation_w;
     int32_t pad_h; int32_t pad_w; int32_t depth_multiplier;
@@ -131,11 +131,13 @@ class Requant:
     def __init__(self, multipliers, shifts):
         ffi, _ = kernels()
         self.multipliers = np.ascontiguousarray(multipliers, dtype=np.int32).reshape(-1)
-        self.shifts = np.ascontiguousarray(shifts, dtype=np.int32).reshape(-1)
+        shifts = np.asarray(shifts).reshape(-1)
+        assert shifts.min(initial=0) >= -31 and shifts.max(initial=0) <= 30, "te_requant's range"
+        self.shifts = np.ascontiguousarray(shifts, dtype=np.int8)
         assert self.multipliers.size == self.shifts.size, "one shift per multiplier"
         self.struct = ffi.new("te_requant *", {
             "multipliers": ptr(self.multipliers, "int32_t"),
-            "shifts": ptr(self.shifts, "int32_t"),
+            "shifts": ptr(self.shifts, "int8_t"),
             "count": self.multipliers.size})
 
 

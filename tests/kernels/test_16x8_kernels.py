@@ -19,7 +19,7 @@ from tinyedge.host import build_library, load_library
 CDEF = """
 typedef enum { TE_OK = 0, TE_ARG_ERROR = -1 } te_status;
 typedef struct { int32_t n; int32_t h; int32_t w; int32_t c; } te_dims;
-typedef struct { const int32_t *multipliers; const int32_t *shifts; int32_t count; } te_requant;
+typedef struct { const int32_t *multipliers; const int8_t *shifts; int32_t count; } te_requant;
 typedef struct {
     int32_t stride_h; int32_t stride_w; int32_t dilation_h; int32_t dilation_w;
     int32_t pad_h; int32_t pad_w; int32_t depth_multiplier;
@@ -122,9 +122,9 @@ class Requant:
     def __init__(self, multipliers, shifts):
         ffi, _ = kernels()
         self.m = np.asarray(multipliers, np.int32)
-        self.s = np.asarray(shifts, np.int32)
+        self.s = np.asarray(shifts, np.int8)
         self.struct = ffi.new("te_requant *", {"multipliers": cptr(self.m, "int32_t"),
-                                               "shifts": cptr(self.s, "int32_t"),
+                                               "shifts": cptr(self.s, "int8_t"),
                                                "count": self.m.size})
 
 

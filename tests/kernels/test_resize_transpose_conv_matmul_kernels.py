@@ -18,7 +18,7 @@ from tinyedge.ops.resize import bilinear_table, nearest_indices
 CDEF = """
 typedef enum { TE_OK = 0, TE_ARG_ERROR = -1 } te_status;
 typedef struct { int32_t n; int32_t h; int32_t w; int32_t c; } te_dims;
-typedef struct { const int32_t *multipliers; const int32_t *shifts; int32_t count; } te_requant;
+typedef struct { const int32_t *multipliers; const int8_t *shifts; int32_t count; } te_requant;
 typedef struct {
     int32_t stride_h; int32_t stride_w; int32_t dilation_h; int32_t dilation_w;
     int32_t pad_h; int32_t pad_w; int32_t depth_multiplier;
@@ -184,9 +184,9 @@ def run_transpose_conv(x, filt, bias, mult, shift, out_hw, stride, pad, input_of
     if scratch is None:
         scratch = np.full(out.size, 12345, np.int32)  # garbage: the kernel clears it
     mult = np.ascontiguousarray(mult, np.int32)
-    shift = np.ascontiguousarray(shift, np.int32)
+    shift = np.ascontiguousarray(shift, np.int8)
     quant = ffi.new("te_requant *", {"multipliers": p(mult, "int32_t"),
-                                     "shifts": p(shift, "int32_t"), "count": mult.size})
+                                     "shifts": p(shift, "int8_t"), "count": mult.size})
     params = ffi.new("te_conv_params *", {
         "stride_h": stride[0], "stride_w": stride[1], "dilation_h": 1, "dilation_w": 1,
         "pad_h": pad[0], "pad_w": pad[1], "depth_multiplier": 1,
@@ -247,9 +247,9 @@ def test_transpose_conv_arguments():
     ffi, c = lib()
     x, filt = np.zeros((1, 2, 2, 1), np.int8), np.ones((1, 2, 2, 1), np.int8)
     out, scratch = np.zeros(16, np.int8), np.zeros(16, np.int32)
-    mult, shift = np.array([2**30], np.int32), np.array([1], np.int32)
+    mult, shift = np.array([2**30], np.int32), np.array([1], np.int8)
     quant = ffi.new("te_requant *", {"multipliers": p(mult, "int32_t"),
-                                     "shifts": p(shift, "int32_t"), "count": 1})
+                                     "shifts": p(shift, "int8_t"), "count": 1})
     good = {"stride_h": 2, "stride_w": 2, "dilation_h": 1, "dilation_w": 1, "pad_h": 0,
             "pad_w": 0, "depth_multiplier": 1, "input_offset": 0, "output_offset": 0,
             "activation_min": -128, "activation_max": 127}

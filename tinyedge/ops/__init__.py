@@ -93,7 +93,7 @@ def requant_constants(prefix: str, multipliers: list[int], shifts: list[int]) ->
     if len(set(zip(multipliers, shifts))) == 1:
         multipliers, shifts = multipliers[:1], shifts[:1]
     m = CArray("int32_t", f"{prefix}_multipliers", list(multipliers))
-    s = CArray("int32_t", f"{prefix}_shifts", list(shifts))
+    s = CArray("int8_t", f"{prefix}_shifts", list(shifts))  # in [-31, 30] (quant.py)
     quant = CStruct("te_requant", f"{prefix}_quant",
                     [("multipliers", CName(m.name)), ("shifts", CName(s.name)),
                      ("count", len(multipliers))])

@@ -316,7 +316,7 @@ static inline int32_t te_mbqm_s64(int64_t x, int32_t multiplier, int32_t shift)
 }
 
 /* Whether count (multiplier, shift) pairs are in te_mbqm_s64's domain. */
-static inline int te_mbqm_s64_params_ok(const int32_t *multipliers, const int32_t *shifts,
+static inline int te_mbqm_s64_params_ok(const int32_t *multipliers, const int8_t *shifts,
                                         int32_t count)
 {
     int32_t i;

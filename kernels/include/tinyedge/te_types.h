@@ -45,7 +45,7 @@ typedef struct {
  * is a left shift. Real scale = multiplier * 2^(shift - 31). */
 typedef struct {
     const int32_t *multipliers;
-    const int32_t *shifts;
+    const int8_t *shifts;
     int32_t count;
 } te_requant;
 

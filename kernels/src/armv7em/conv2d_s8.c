@@ -107,7 +107,7 @@ typedef struct {
     const int8_t *filter;
     const int32_t *bias;
     const int32_t *multipliers;
-    const int32_t *shifts;
+    const int8_t *shifts;
     te_dsp_rq *rq; /* or, for more channels, room for TE_DSP_RQ_CHUNK (block_outputs) */
     int prepared;
     int full_range;

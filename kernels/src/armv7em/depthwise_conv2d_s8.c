@@ -439,7 +439,7 @@ static void requant_run(const dw_layer *l, const int32_t *acc, int32_t first, in
 {
     const int32_t step = l->quant->count != 1;
     const int32_t *mult = l->quant->multipliers + step * first;
-    const int32_t *shift = l->quant->shifts + step * first;
+    const int8_t *shift = l->quant->shifts + step * first;
     const int32_t out_off = l->params->output_offset;
     const int32_t lo = l->params->activation_min, hi = l->params->activation_max;
     const te_dsp_rq *rq = l->rq + step * first;

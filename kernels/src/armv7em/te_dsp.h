@@ -153,7 +153,7 @@ static inline int32_t te_dsp_rq_apply(int32_t x, const te_dsp_rq *rq)
 /* rq[i] for the count pairs (multipliers[i], shifts[i]); 1 when every pair
  * has the fast form (te_dsp_rq_init). */
 static inline int te_dsp_rq_table(te_dsp_rq *rq, const int32_t *multipliers,
-                                  const int32_t *shifts, int32_t count)
+                                  const int8_t *shifts, int32_t count)
 {
     int32_t i;
     if (count > TE_DSP_RQ_MAX_CH) {
