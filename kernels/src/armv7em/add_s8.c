@@ -50,7 +50,7 @@ static inline int32_t smmulr(int32_t a, int32_t b)
  * before the -1, so the -1 changes the quotient exactly when a negative h
  * sits on a tie, rounding it away from zero. The caller keeps the sum inside
  * int32 and e in [0, 30]. */
-static inline int32_t rounding_shift(int32_t h, int32_t bias, int32_t e)
+TE_DSP_INLINE int32_t rounding_shift(int32_t h, int32_t bias, int32_t e)
 {
     return te_asr_s32(bias + 2 * h + te_asr_s32(h, 31), e + 1);
 }

@@ -28,7 +28,7 @@ static inline int32_t sxtab16_ror8(int32_t acc, int32_t x)
 
 /* The reference's rounded mean (half away from zero; C division truncates),
  * clamped. */
-static int8_t mean(int32_t sum, int32_t count, const te_pool_params *p)
+TE_DSP_INLINE int8_t mean(int32_t sum, int32_t count, const te_pool_params *p)
 {
     const int32_t avg = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
     return (int8_t)te_clamp_s32(avg, p->activation_min, p->activation_max);

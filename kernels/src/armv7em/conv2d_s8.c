@@ -374,7 +374,7 @@ __attribute__((noinline)) static void requant_block_slow(const int32_t s[TE_DSP_
  * be read as whole groups of 4: a partial last group reads the next filter's
  * first bytes (their columns are 0), except in the last filters, where that
  * would pass the end of the weights. */
-static inline int32_t whole_group_filters(int32_t k, int32_t cout)
+TE_DSP_INLINE int32_t whole_group_filters(int32_t k, int32_t cout)
 {
     const int32_t rest = k & 3;
     return rest == 0 ? cout : te_max_s32(0, cout - (4 - rest + k - 1) / k);
@@ -534,7 +534,7 @@ __attribute__((noinline)) static void block_outputs(const block_job *job, const 
         : [off2] "r"(off2)                                                   \
         : "cc", "memory")
 
-static inline void widen_groups(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
+TE_DSP_INLINE void widen_groups(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
 {
     TE_DSP_WIDEN_LOOP("32");
 }
@@ -555,7 +555,7 @@ static void widen_step(int32_t *d, const int8_t *src, int32_t n, int32_t off2, i
     }
 }
 
-static inline void widen_groups(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
+TE_DSP_INLINE void widen_groups(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
 {
     widen_step(d, src, n, off2, 2 * TE_DSP_BLOCK);
 }
@@ -593,7 +593,7 @@ static void widen(int32_t *cols, int32_t slot, const int8_t *src, int32_t k, int
     }
 }
 
-static inline void fill_run(int8_t *dst, int8_t value, int32_t n)
+TE_DSP_INLINE void fill_run(int8_t *dst, int8_t value, int32_t n)
 {
     const int32_t v = (int32_t)((uint32_t)(uint8_t)value * 0x01010101u);
     int32_t i = 0;
@@ -609,8 +609,8 @@ static inline void fill_run(int8_t *dst, int8_t value, int32_t n)
 
 /* First tap index inside [0, size) and one past the last, for a window at
  * origin with the given taps and dilation (an empty range if none). */
-static void valid_taps(int32_t origin, int32_t taps, int32_t dilation, int32_t size,
-                       int32_t *first, int32_t *end)
+TE_DSP_INLINE void valid_taps(int32_t origin, int32_t taps, int32_t dilation, int32_t size,
+                              int32_t *first, int32_t *end)
 {
     *first = origin >= 0 ? 0 : (-origin + dilation - 1) / dilation;
     *end = te_min_s32(taps, origin <= size - 1 ? (size - 1 - origin) / dilation + 1 : 0);
@@ -725,7 +725,7 @@ static inline int is_pointwise(const conv_shape *sh)
 
 /* Whether the window of output pixel (oy, ox) lies inside the image with
  * each of its rows one contiguous run of the input (kw == 1 or dilation_w 1). */
-static inline int inside_rows(const conv_shape *sh, int32_t oy, int32_t ox)
+TE_DSP_INLINE int inside_rows(const conv_shape *sh, int32_t oy, int32_t ox)
 {
     const te_conv_params *p = sh->params;
     const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;

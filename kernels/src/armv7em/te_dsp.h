@@ -15,6 +15,15 @@
 #error "kernels/src/armv7em needs the ARMv7E-M DSP extension (-mcpu=cortex-m4 or cortex-m7)"
 #endif
 
+/* Helpers on the hot paths. -Os would call them once per pixel or channel:
+ * there they are always inlined (-Os builds then take nearly the
+ * instructions of -O2 ones, in less code); other levels decide as usual. */
+#if defined(__OPTIMIZE_SIZE__)
+#define TE_DSP_INLINE static inline __attribute__((always_inline))
+#else
+#define TE_DSP_INLINE static inline
+#endif
+
 /* Whether the hand-scheduled asm loops are built: they need more registers
  * than GCC gives an asm statement without optimization (-O0 keeps a frame
  * pointer and at most 6 operands fit), so -O0 builds take the equivalent C
@@ -99,7 +108,7 @@ typedef struct {
  * multiplier and shift; returns 0 for a negative multiplier (never from
  * TFLite) or a nonzero one with shift >= 0 (a scale of 1/2 or more), which
  * are left to te_dsp_mbqm. */
-static inline int te_dsp_rq_init(te_dsp_rq *rq, int32_t multiplier, int32_t shift)
+TE_DSP_INLINE int te_dsp_rq_init(te_dsp_rq *rq, int32_t multiplier, int32_t shift)
 {
     int32_t r;
     if (multiplier < 0 || (shift >= 0 && multiplier != 0)) {
@@ -125,7 +134,7 @@ static inline int te_dsp_rq_init(te_dsp_rq *rq, int32_t multiplier, int32_t shif
     "asr " HI ", " HI ", " RIGHT "\n\t"
 
 /* te_mbqm(x, multiplier, shift) for an rq that te_dsp_rq_init accepted */
-static inline int32_t te_dsp_rq_apply(int32_t x, const te_dsp_rq *rq)
+TE_DSP_INLINE int32_t te_dsp_rq_apply(int32_t x, const te_dsp_rq *rq)
 {
 #if TE_DSP_ASM
     uint32_t lo;
@@ -152,7 +161,7 @@ static inline int32_t te_dsp_rq_apply(int32_t x, const te_dsp_rq *rq)
 
 /* rq[i] for the count pairs (multipliers[i], shifts[i]); 1 when every pair
  * has the fast form (te_dsp_rq_init). */
-static inline int te_dsp_rq_table(te_dsp_rq *rq, const int32_t *multipliers,
+TE_DSP_INLINE int te_dsp_rq_table(te_dsp_rq *rq, const int32_t *multipliers,
                                   const int8_t *shifts, int32_t count)
 {
     int32_t i;
@@ -395,7 +404,7 @@ static inline void te_dsp_dot_4_full_rows(const int8_t *v, const int8_t *w, int3
  * LDR/STR): for the short runs of a window, where a library call would cost
  * more than the copy, and for moves towards lower addresses (dst below an
  * overlapping src: each word is read before any store reaches its bytes). */
-static inline void te_dsp_copy_forward(int8_t *dst, const int8_t *src, int32_t n)
+TE_DSP_INLINE void te_dsp_copy_forward(int8_t *dst, const int8_t *src, int32_t n)
 {
     int32_t i = 0;
     for (; i + 4 <= n; i += 4) {
