@@ -39,10 +39,23 @@ CASES = {
                 {"TE_CONV_IN_PLACE"}),
     "long-window": (lambda rng: tb.conv2d_model(rng, (1, 5, 5, 72), 5, kernel=3),
                     {"TE_CONV_LONG", "TE_CONV_IN_PLACE"}),
+    # bands of rows
     "depthwise-3x3-stride-2": (lambda rng: tb.depthwise_model(rng, (1, 12, 11, 8), stride=(2, 1)),
                                {"TE_DW_BANDS", "TE_DW_STRIDE2"}),
     "depthwise-3x3": (lambda rng: tb.depthwise_model(rng, (1, 10, 9, 4)), {"TE_DW_BANDS"}),
-    "depthwise-5x5": (lambda rng: tb.depthwise_model(rng, (1, 8, 8, 4), kernel=5), set()),
+    # planes (rows too short for bands: KWS's shape), then planes by bands of 4 channels
+    "depthwise-planes": (lambda rng: tb.depthwise_model(rng, (1, 25, 5, 12), activation="RELU"),
+                         {"TE_DW_BANDS"}),
+    "depthwise-planes-by-bands": (lambda rng: tb.depthwise_model(rng, (1, 200, 6, 8), stride=2),
+                                  {"TE_DW_BANDS", "TE_DW_STRIDE2"}),
+    # the pixel path: other windows, depth multipliers, images too small for planes
+    "depthwise-5x5": (lambda rng: tb.depthwise_model(rng, (1, 8, 8, 4), kernel=5),
+                      {"TE_DW_PIXELS"}),
+    "depthwise-multiplier-2": (lambda rng: tb.depthwise_model(rng, (1, 9, 9, 3),
+                                                              depth_multiplier=2),
+                               {"TE_DW_PIXELS"}),
+    "depthwise-3x3-tiny": (lambda rng: tb.depthwise_model(rng, (1, 3, 3, 8)),
+                           {"TE_DW_BANDS", "TE_DW_PIXELS"}),
 }
 
 
@@ -60,11 +73,11 @@ def _set_paths(out_dir: Path, paths: dict[str, int]) -> None:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_paths_of_single_layers(case):
+def test_paths_of_single_layers(case, tmp_path):
     make, expected = CASES[case]
-    built = make(np.random.default_rng(7))
-    calls = [layer.call for layer in lower_graph(import_model(bytes(built), "m"))]
-    assert {p for p, on in armv7em_paths(calls).items() if on} == expected
+    model = tinyedge.compile(bytes(make(np.random.default_rng(7))), tmp_path / "m",
+                             target="cortex-m4")
+    assert {p for p, on in _paths_h(model.out_dir).items() if on} == expected
 
 
 def test_a_channel_without_the_fast_requantization_keeps_the_column_path():
@@ -92,11 +105,40 @@ def test_folder_builds_only_its_paths_and_matches_host(case, tmp_path):
     # The same layer with every path built (tinyedge's own kernels)
     every = bench(tinyedge.compile(bytes(built), tmp_path / "generic"), "cortex-m4", seed=3)
     assert every["outputs_match_host"]
-    kernel = "TE_DW_" if case.startswith("depthwise") else "TE_CONV_"
-    if expected == {p for p in ARMV7EM_PATHS if p.startswith(kernel)}:  # none left out
-        assert ours["code_bytes"] == every["code_bytes"]
-    else:
-        assert ours["code_bytes"] < every["code_bytes"]
+    assert ours["code_bytes"] < every["code_bytes"]
+    if case.startswith("depthwise") and "TE_DW_PIXELS" not in expected:
+        # The layer did not need the pixel path: with it, the same work (a
+        # wrong guess would have run the plain loops, several times slower)
+        _set_paths(model.out_dir, {"TE_DW_PIXELS": 1})
+        with_pixels = bench(model, "cortex-m4", seed=3)
+        assert abs(ours["instructions"] - with_pixels["instructions"]) < \
+            0.01 * with_pixels["instructions"]
+        assert with_pixels["code_bytes"] > ours["code_bytes"]
+
+
+FALLBACK_CASES = {
+    "5x5-same": dict(input_shape=(1, 8, 8, 4), kernel=5),
+    "multiplier-2-dilated": dict(input_shape=(1, 9, 9, 3), depth_multiplier=2, dilation=2),
+    "3x3-stride-2-valid-batch-2": dict(input_shape=(2, 7, 9, 5), stride=2, padding="VALID",
+                                       activation="RELU6"),
+    "per-tensor-no-bias": dict(input_shape=(1, 5, 6, 4), kernel=(2, 3), per_channel=False,
+                               bias=False),
+}
+
+
+@needs_emulator
+@pytest.mark.parametrize("case", sorted(FALLBACK_CASES))
+def test_depthwise_without_its_pixel_path_still_matches_host(case, tmp_path):
+    """Layers that need the pixel path, in a build that left it out, run the
+    plain loops (depthwise_plain): slower, the same bytes."""
+    built = tb.depthwise_model(np.random.default_rng(2), **FALLBACK_CASES[case])
+    model = tinyedge.compile(bytes(built), tmp_path / "m4", target="cortex-m4")
+    assert _paths_h(model.out_dir)["TE_DW_PIXELS"] == 1
+    fast = bench(model, "cortex-m4", seed=1)
+    _set_paths(model.out_dir, {"TE_DW_PIXELS": 0})
+    plain = bench(model, "cortex-m4", seed=1)
+    assert fast["outputs_match_host"] and plain["outputs_match_host"]
+    assert plain["code_bytes"] < fast["code_bytes"]
 
 
 @needs_emulator

@@ -229,7 +229,9 @@ def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
                 (src_dir / "ref").mkdir(exist_ok=True)
                 shutil.copyfile(KERNELS_DIR / "src" / "ref" / included, src_dir / "ref" / included)
         if d in PATH_HEADERS:
-            paths = PATH_HEADERS[d]([layer.call for layer in layers])
+            paths = PATH_HEADERS[d]([layer.call for layer in layers],
+                                    lambda t: None if t.is_constant or t.variable
+                                    else plan.offset_of(t))
             (src_dir / d / "te_paths.h").write_text(env.get_template("te_paths.h.j2").render(
                 context, dir=d, paths=paths))
 

@@ -5,19 +5,31 @@ The ARMv7E-M DSP kernels pick a path per call from the layer's shape
 here on each layer's arguments, give the paths no layer of the model can take;
 the output folder's te_paths.h turns those off, so that its firmware links none
 of their code. A test may keep a path that the kernel would not take (it only
-costs flash), never the reverse.
+costs flash), never the reverse: a layer sent to a path left out (say, with
+the kernels' constants changed by -D flags) takes a slower path that handles
+it, or fails with TE_PATH_LEFT_OUT.
 """
 from __future__ import annotations
 
+from typing import Callable, Optional
+
+from tinyedge.ir import Tensor
 from tinyedge.ops import CArray, KernelCall, StructArg
 
-# Constants of kernels/src/armv7em/conv2d_s8.c and te_dsp.h
+# Constants of kernels/src/armv7em/conv2d_s8.c, depthwise_conv2d_s8.c and te_dsp.h
 DSP_MAX_K = 576  # TE_DSP_MAX_K: the longest window of the column path
 DSP_NARROW_K = 16  # TE_DSP_NARROW_K: the widest pointwise input of conv_narrow
 DSP_RQ_MAX_CH = 256  # TE_DSP_RQ_MAX_CH: the most channels a kernel prepares
+DW_BAND_BYTES = 4096  # TE_DSP_DW_BAND_BYTES
+DW_BAND_MIN_COLS = 8  # TE_DSP_DW_BAND_MIN_COLS
+DW_PLANE_BYTES = 2048  # TE_DSP_DW_PLANE_BYTES
+DW_PLANE_MIN_PIXELS = 12  # TE_DSP_DW_PLANE_MIN_PIXELS
 
 ARMV7EM_PATHS = ("TE_CONV_COLUMNS", "TE_CONV_NARROW", "TE_CONV_LONG", "TE_CONV_IN_PLACE",
-                 "TE_DW_BANDS", "TE_DW_STRIDE2")
+                 "TE_DW_BANDS", "TE_DW_STRIDE2", "TE_DW_PIXELS")
+
+# Where a tensor argument lies in the arena, or None (a weight, a state)
+OffsetOf = Callable[[Tensor], Optional[int]]
 
 
 def _struct(call: KernelCall, position: int) -> dict:
@@ -36,8 +48,88 @@ def _all_prepared(call: KernelCall) -> bool:
         m >= 0 and (s < 0 or m == 0) for m, s in pairs)
 
 
-def armv7em_paths(calls: list[KernelCall]) -> dict[str, int]:
-    """TE_* of te_paths.h -> 1 where some call can take that path, else 0."""
+def _c_div(a: int, b: int) -> int:
+    """C's integer division (toward zero)."""
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+
+def _band_pitch(cols: int, stride: int) -> int:
+    return cols + 3 if stride == 1 else 2 * (cols + (cols & 1)) + 2
+
+
+def _copy_span(n: int, stride: int) -> int:
+    return (n - 1) * stride + 3
+
+
+def _band_rows(row_bytes: int, out_w: int, stride_h: int) -> int:
+    return _c_div(DW_BAND_BYTES - 4 - (3 - stride_h) * row_bytes,
+                  stride_h * row_bytes + 4 * out_w)
+
+
+def _band_dot_cost(rows: int, cols: int, stride: int) -> int:
+    return rows * (14 + (24 if stride == 1 else 33) * ((cols + 1) // 2))
+
+
+def _plan_band(ch: int, out_h: int, out_w: int, sh: int, sw: int) -> bool:
+    """plan_band's answer for a layer of the band path's shape"""
+    if out_w < DW_BAND_MIN_COLS or out_w > DW_BAND_BYTES:
+        return False
+    pitch = _band_pitch(out_w, sw)
+    return ch <= DW_BAND_BYTES // pitch and _band_rows(ch * pitch, out_w, sh) >= sh
+
+
+def _plan_planes(ch: int, out_h: int, out_w: int, sh: int, sw: int) -> bool:
+    """plan_planes' answer for a layer of the band path's shape"""
+    if out_h > DW_PLANE_BYTES or out_w > DW_PLANE_BYTES or out_h * out_w < DW_PLANE_MIN_PIXELS:
+        return False
+    transposed = _band_dot_cost(out_w, out_h, sh) < _band_dot_cost(out_h, out_w, sw)
+    rows, cols = (out_w, out_h) if transposed else (out_h, out_w)
+    plane = (_band_pitch(cols, sh if transposed else sw)
+             * _copy_span(rows, sw if transposed else sh))
+    room = DW_PLANE_BYTES - 4 * (out_h * out_w + 1)
+    block = min(ch, room // plane) if room >= plane else 0
+    if block > 4:
+        block -= block % 4
+    if block >= min(ch, 4):
+        return True
+    rows_of_4 = min(out_h, _band_rows(min(ch, 4) * _band_pitch(out_w, sw), out_w, sh))
+    return rows_of_4 >= 1 or block >= 1
+
+
+def _plane_order_is_safe(in_at: int, in_bytes: int, out_at: int, out_bytes: int,
+                         ch: int) -> bool:
+    if out_at + out_bytes <= in_at or in_at + in_bytes <= out_at:
+        return True
+    return out_at <= in_at and (in_at - out_at) % ch == 0
+
+
+def _depthwise_takes_pixels(call: KernelCall, offset_of: OffsetOf | None) -> bool:
+    """Whether te_depthwise_conv2d_s8 sends this call to its pixel path: not
+    to the band path, nor to the plane path where its output's placement
+    allows (unknown placements count as not allowing it)."""
+    p, in_dims, filter_dims, out_dims = (_struct(call, i) for i in (0, 2, 4, 7))
+    sh, sw = p["stride_h"], p["stride_w"]
+    if not (p["depth_multiplier"] == 1 and p["dilation_h"] == p["dilation_w"] == 1
+            and filter_dims["h"] == filter_dims["w"] == 3 and max(sh, sw) <= 2):
+        return True
+    ch, out_h, out_w = in_dims["c"], out_dims["h"], out_dims["w"]
+    if _plan_band(ch, out_h, out_w, sh, sw):
+        return False
+    if not _plan_planes(ch, out_h, out_w, sh, sw):
+        return True
+    at = [offset_of(call.args[i].tensor) if offset_of is not None else None for i in (3, 8)]
+    if None in at:
+        return True
+    in_bytes = in_dims["n"] * in_dims["h"] * in_dims["w"] * in_dims["c"]
+    out_bytes = out_dims["n"] * out_dims["h"] * out_dims["w"] * out_dims["c"]
+    return not _plane_order_is_safe(at[0], in_bytes, at[1], out_bytes, ch)
+
+
+def armv7em_paths(calls: list[KernelCall], offset_of: OffsetOf | None = None) -> dict[str, int]:
+    """TE_* of te_paths.h -> 1 where some call can take that path, else 0;
+    offset_of places the calls' tensors in the arena (without it, the
+    depthwise plane path counts as unsafe)."""
     on = dict.fromkeys(ARMV7EM_PATHS, 0)
     for call in calls:
         if call.function == "te_conv2d_s8":
@@ -64,6 +156,8 @@ def armv7em_paths(calls: list[KernelCall]) -> dict[str, int]:
                 on["TE_DW_BANDS"] = 1
                 if max(p["stride_h"], p["stride_w"]) == 2:
                     on["TE_DW_STRIDE2"] = 1
+            if _depthwise_takes_pixels(call, offset_of):
+                on["TE_DW_PIXELS"] = 1
     return on
 
 

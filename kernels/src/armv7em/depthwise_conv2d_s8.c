@@ -1259,6 +1259,50 @@ static void depthwise(const dw_layer *l, int32_t batches, const int8_t *input,
     }
 }
 
+/* Where te_paths.h leaves the pixel path out: the layers the band and plane
+ * paths do not take (none, for the model the folder was compiled for) in
+ * the reference kernel's loops and order, in little code (cold: built for
+ * size). */
+__attribute__((cold)) static void depthwise_plain(const dw_layer *l, int32_t batches,
+                                                  const int8_t *input, int32_t out_h,
+                                                  int32_t out_w, int8_t *output)
+{
+    const te_conv_params *p = l->params;
+    const int32_t dm = p->depth_multiplier;
+    int32_t batch, oy, ox, c, m, ky, kx;
+    for (batch = 0; batch < batches; batch++) {
+        const int8_t *in_b = input + batch * l->in_h * l->in_w * l->channels;
+        for (oy = 0; oy < out_h; oy++) {
+            for (ox = 0; ox < out_w; ox++) {
+                int8_t *out = output + ((batch * out_h + oy) * out_w + ox) * l->out_c;
+                for (c = 0; c < l->channels; c++) {
+                    for (m = 0; m < dm; m++) {
+                        const int32_t oc = c * dm + m, q = l->quant->count == 1 ? 0 : oc;
+                        uint32_t acc = (uint32_t)bias_of(l, oc);
+                        for (ky = 0; ky < l->k_h; ky++) {
+                            const int32_t y = oy * p->stride_h - p->pad_h + ky * p->dilation_h;
+                            for (kx = 0; kx < l->k_w; kx++) {
+                                const int32_t x = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
+                                const int8_t *w = l->filter + (ky * l->k_w + kx) * l->out_c;
+                                if (y >= 0 && y < l->in_h && x >= 0 && x < l->in_w) {
+                                    const int32_t v = in_b[(y * l->in_w + x) * l->channels + c];
+                                    acc += (uint32_t)(w[oc] * (v + p->input_offset));
+                                }
+                            }
+                        }
+                        out[oc] = (int8_t)te_clamp_s32(
+                            te_add_wrap_s32(te_dsp_mbqm(te_wrap_s32(acc),
+                                                        l->quant->multipliers[q],
+                                                        l->quant->shifts[q]),
+                                            p->output_offset),
+                            p->activation_min, p->activation_max);
+                    }
+                }
+            }
+        }
+    }
+}
+
 te_status te_depthwise_conv2d_s8(const te_conv_params *params, const te_requant *quant,
                                  const te_dims *input_dims, const int8_t *input,
                                  const te_dims *filter_dims, const int8_t *filter,
@@ -1318,7 +1362,9 @@ te_status te_depthwise_conv2d_s8(const te_conv_params *params, const te_requant 
                          output);
         return TE_OK;
     }
-    {
+    if (!TE_DW_PIXELS) {
+        depthwise_plain(&layer, input_dims->n, input, output_dims->h, output_dims->w, output);
+    } else {
         /* sized once quant->count is known to be 1 or C_out */
         te_dsp_rq rq[quant->count <= TE_DSP_RQ_MAX_CH ? quant->count : 1];
         const int32_t n_w = filter_dims->h * filter_dims->w * filter_dims->c;

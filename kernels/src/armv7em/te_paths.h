@@ -33,5 +33,10 @@
 #ifndef TE_DW_STRIDE2
 #define TE_DW_STRIDE2 1
 #endif
+/* depthwise_conv2d_s8.c: the pixel path (layers the band and plane paths do
+ * not take); left out, such layers run the reference kernel's plain loops */
+#ifndef TE_DW_PIXELS
+#define TE_DW_PIXELS 1
+#endif
 
 #endif /* TINYEDGE_TE_PATHS_H */
