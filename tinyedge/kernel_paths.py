@@ -97,6 +97,13 @@ def _plan_planes(ch: int, out_h: int, out_w: int, sh: int, sw: int) -> bool:
     return rows_of_4 >= 1 or block >= 1
 
 
+def _band_shaped(p: dict, filter_dims: dict) -> bool:
+    """band_shaped: 3x3 windows, strides 1 or 2, depth multiplier 1, no dilation"""
+    return (p["depth_multiplier"] == 1 and p["dilation_h"] == p["dilation_w"] == 1
+            and filter_dims["h"] == filter_dims["w"] == 3
+            and max(p["stride_h"], p["stride_w"]) <= 2)
+
+
 def _plane_order_is_safe(in_at: int, in_bytes: int, out_at: int, out_bytes: int,
                          ch: int) -> bool:
     if out_at + out_bytes <= in_at or in_at + in_bytes <= out_at:
@@ -110,8 +117,7 @@ def _depthwise_takes_pixels(call: KernelCall, offset_of: OffsetOf | None) -> boo
     allows (unknown placements count as not allowing it)."""
     p, in_dims, filter_dims, out_dims = (_struct(call, i) for i in (0, 2, 4, 7))
     sh, sw = p["stride_h"], p["stride_w"]
-    if not (p["depth_multiplier"] == 1 and p["dilation_h"] == p["dilation_w"] == 1
-            and filter_dims["h"] == filter_dims["w"] == 3 and max(sh, sw) <= 2):
+    if not _band_shaped(p, filter_dims):
         return True
     ch, out_h, out_w = in_dims["c"], out_dims["h"], out_dims["w"]
     if _plan_band(ch, out_h, out_w, sh, sw):
@@ -150,9 +156,7 @@ def armv7em_paths(calls: list[KernelCall], offset_of: OffsetOf | None = None) ->
                     on["TE_CONV_COLUMNS"] = 1
         elif call.function == "te_depthwise_conv2d_s8":
             p, filter_dims = _struct(call, 0), _struct(call, 4)
-            if (p["depth_multiplier"] == 1 and p["dilation_h"] == p["dilation_w"] == 1
-                    and filter_dims["h"] == filter_dims["w"] == 3
-                    and max(p["stride_h"], p["stride_w"]) <= 2):
+            if _band_shaped(p, filter_dims):
                 on["TE_DW_BANDS"] = 1
                 if max(p["stride_h"], p["stride_w"]) == 2:
                     on["TE_DW_STRIDE2"] = 1

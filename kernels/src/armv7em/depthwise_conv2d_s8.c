@@ -7,7 +7,8 @@
  * (depthwise_planes) where their output's placement allows it: the same
  * per-channel loops over whole images (or bands of rows, for big ones), a
  * block of channels at a time, the copy transposed when the image is taller
- * than wide. The rest takes the pixel path:
+ * than wide. The rest takes the pixel path (or, in a build whose te_paths.h
+ * leaves it out because no layer of its model needs it, plain loops):
  *
  * Depth multiplier 1 (the usual case): channels go four at a time. One word
  * of input and one of weights hold the same 4 channels of a tap; SXTB16 and
