@@ -148,9 +148,10 @@ static inline int8_t requant_output(int32_t sum, int32_t oc, const block_job *jo
 }
 
 /* s[j] += the dot products of the n groups of weights at w with the 4
- * columns of a block. */
-static inline void dot_block(const int32_t *c, const int8_t *w, int32_t n,
-                             int32_t s[TE_DSP_BLOCK])
+ * columns of a block. Out of line: its callers' code then stays the same
+ * whichever of them a build leaves out (te_paths.h). */
+__attribute__((noinline)) static void dot_block(const int32_t *c, const int8_t *w, int32_t n,
+                                                int32_t s[TE_DSP_BLOCK])
 {
     int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], w0, w1;
     __asm__ volatile(

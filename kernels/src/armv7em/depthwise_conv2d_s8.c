@@ -1201,8 +1201,9 @@ __attribute__((noinline)) static void depthwise_planes(const dw_layer *l, const 
     }
 }
 
-static void depthwise(const dw_layer *l, int32_t batches, const int8_t *input,
-                      int32_t out_h, int32_t out_w, int8_t *output)
+__attribute__((noinline)) static void depthwise(const dw_layer *l, int32_t batches,
+                                               const int8_t *input, int32_t out_h,
+                                               int32_t out_w, int8_t *output)
 {
     const te_conv_params *p = l->params;
     const int fold = p->depth_multiplier == 1 && p->dilation_w == 1 &&
