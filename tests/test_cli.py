@@ -214,3 +214,18 @@ def test_a_reader_that_stops_early_gets_no_traceback(shared_models):
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141
     assert stderr == ""
+
+
+def test_compile_for_a_dsp_target_names_its_kernels_and_paths(kws, tmp_path):
+    result = tinyedge("compile", kws, "-o", tmp_path / "m4", "--target", "cortex-m4")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert ("kernels    avg_pool2d_s8, conv2d_s8, depthwise_conv2d_s8, fully_connected_s8: "
+            "the cortex-m4 versions (armv7em)") in lines
+    paths = next(line for line in lines if line.startswith("paths      left out of armv7em/"))
+    assert "TE_CONV_IN_PLACE" in paths and "TE_DW_BANDS" not in paths
+    report = json.loads((tmp_path / "m4" / "report.json").read_text())
+    assert "kernels/src/armv7em/conv2d_s8.c" in report["target_sources"]
+    assert report["kernel_paths"]["armv7em"]["TE_DW_BANDS"] == 1
+    generic = tinyedge("compile", kws, "-o", tmp_path / "generic")
+    assert "kernels    " not in generic.stdout

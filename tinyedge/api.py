@@ -155,6 +155,10 @@ def build_report(graph: Graph, layers: list[Layer], plan: MemoryPlan, facts: dic
         "macs": sum(entry["macs"] for entry in layer_entries),
         "kernels": facts["kernels"],
         "c_sources": facts["c_sources"],
+        # For a target with its own kernel versions (cortex-m4/m7): the sources its
+        # firmware builds, and per folder of versions the optional paths kept (1)
+        "target_sources": facts["target_sources"],
+        "kernel_paths": facts["kernel_paths"],
         "inputs": _io_report(graph, graph.inputs),
         "outputs": _io_report(graph, graph.outputs),
         "layers": layer_entries,

@@ -45,6 +45,16 @@ def _print_summary(report: dict) -> None:
     print(f"weights    {_format_bytes(report['weight_bytes'])} "
           f"(+ {_format_bytes(report['param_bytes'])} of requantization parameters)")
     print(f"MACs       {report['macs']:,}")
+    versions = [f for f in report.get("target_sources", []) if f.count("/") == 3]
+    if versions:
+        names = ", ".join(Path(f).stem for f in versions)
+        print(f"kernels    {names}: the {report['target']} versions "
+              f"({', '.join(sorted({f.split('/')[2] for f in versions}))})")
+        for folder, paths in report.get("kernel_paths", {}).items():
+            left_out = [p for p, on in paths.items() if not on]
+            if left_out:
+                print(f"paths      left out of {folder}/ (te_paths.h, none of the layers "
+                      f"takes them): {', '.join(left_out)}")
 
 
 def cmd_compile(args) -> int:

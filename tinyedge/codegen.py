@@ -218,6 +218,7 @@ def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
     src_dir.mkdir(parents=True)
     for filename in kernel_files:
         shutil.copyfile(KERNELS_DIR / "src" / "ref" / filename, src_dir / filename)
+    kernel_paths: dict[str, dict[str, int]] = {}
     for d in sorted(set(variants.values())):
         (src_dir / d).mkdir()
         copied = [f for f, v in variants.items() if v == d]
@@ -234,6 +235,7 @@ def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
                                     else plan.offset_of(t))
             (src_dir / d / "te_paths.h").write_text(env.get_template("te_paths.h.j2").render(
                 context, dir=d, paths=paths))
+            kernel_paths[d] = paths
 
     weight_bytes = sum(t.nbytes for _, t in names.weights.values())
     param_bytes = sum(C_TYPE_BYTES[c.ctype] * len(c.values)
@@ -245,7 +247,10 @@ def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
                        "fill": s["tensor"].quant.zero_point if s["fill"] else 0}
                       for s in state],
             "kernels": functions, "c_sources": [f"{name}.c", f"{name}_weights.c"]
-            + [f"kernels/src/{f}" for f in kernel_files]}
+            + [f"kernels/src/{f}" for f in kernel_files],
+            # what CMakeLists.txt builds for the target, and its kernel paths
+            "target_sources": [f"kernels/src/{f}" for f in target_sources] if variants else [],
+            "kernel_paths": kernel_paths}
 
 
 def invoke_cdef(name: str, inputs: list[dict], outputs: list[dict]) -> str:
