@@ -95,9 +95,9 @@ ARM_M4 = ["-DCMAKE_SYSTEM_NAME=Generic", "-DCMAKE_C_COMPILER=arm-none-eabi-gcc",
 def test_cortex_m4_folder_ships_and_builds_the_dsp_kernels(shared_models, tmp_path):
     """Compiled for cortex-m4, the folder holds the ARMv7E-M versions of the kernels
     it uses (kernels/src/armv7em/, with their internal headers) beside the reference
-    ones; its CMakeLists.txt builds them for the target, and the reference ones
-    alone with -DTINYEDGE_REFERENCE_KERNELS=ON (a host build). A generic folder
-    has no such versions."""
+    ones. Its CMakeLists.txt builds them when the compiler targets the DSP extension,
+    the reference ones for a core without it, on the host, or with
+    -DTINYEDGE_REFERENCE_KERNELS=ON. A generic folder has no such versions."""
     path = shared_models / "mlperf_tiny" / "kws_ref_model.tflite"
     generic = tinyedge.compile(path, tmp_path / "generic")
     assert not (generic.out_dir / "kernels" / "src" / "armv7em").exists()
@@ -110,7 +110,7 @@ def test_cortex_m4_folder_ships_and_builds_the_dsp_kernels(shared_models, tmp_pa
     if shutil.which("cmake") is None or shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("cmake or arm-none-eabi-gcc is not installed")
 
-    def symbols(flags, build):
+    def symbols(build, *flags):
         for step in (["-S", str(model.out_dir), "-B", str(build), *flags], ["--build", str(build)]):
             result = subprocess.run(["cmake", *step], capture_output=True, text=True)
             assert result.returncode == 0, result.stdout + result.stderr
@@ -118,12 +118,15 @@ def test_cortex_m4_folder_ships_and_builds_the_dsp_kernels(shared_models, tmp_pa
         nm = "arm-none-eabi-nm" if "-DCMAKE_C_COMPILER=arm-none-eabi-gcc" in flags else "nm"
         return subprocess.run([nm, str(lib)], capture_output=True, text=True, check=True).stdout
 
-    dsp = symbols(ARM_M4, tmp_path / "build-m4")
+    dsp = symbols(tmp_path / "build-m4", *ARM_M4)
     assert "band_dot" in dsp and "te_conv2d_s8" in dsp  # a DSP kernel's own function
-    ref = symbols(ARM_M4 + ["-DTINYEDGE_REFERENCE_KERNELS=ON"], tmp_path / "build-ref")
+    ref = symbols(tmp_path / "build-ref", *ARM_M4, "-DTINYEDGE_REFERENCE_KERNELS=ON")
     assert "te_conv2d_s8" in ref and "band_dot" not in ref
-    host = symbols(["-DTINYEDGE_REFERENCE_KERNELS=ON"], tmp_path / "build-host")
-    assert "te_depthwise_conv2d_s8" in host
+    m0 = symbols(tmp_path / "build-m0", *ARM_M4[:-1],
+                 "-DCMAKE_C_FLAGS=-mcpu=cortex-m0plus -mthumb -O2 " + " ".join(STRICT))
+    assert "te_conv2d_s8" in m0 and "band_dot" not in m0
+    host = symbols(tmp_path / "build-host")
+    assert "te_depthwise_conv2d_s8" in host and "band_dot" not in host
 
 
 def _model_16x8() -> bytes:
