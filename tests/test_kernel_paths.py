@@ -165,3 +165,4 @@ def test_variants_that_wrap_their_reference_build_from_the_folder(shared_models,
     result = bench(model, "cortex-m4")
     assert result["outputs_match_host"]
     assert f"armv7em/{variant}" in result["kernel_variants"]
+    assert not result["kernel_variants_from_tinyedge"]  # the folder's own

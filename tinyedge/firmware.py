@@ -191,6 +191,8 @@ class Firmware:
     board: Board
     objects: dict[str, str] = field(default_factory=dict)  # object path -> category
     kernel_variants: list[str] = field(default_factory=list)  # e.g. "armv7em/conv2d_s8.c"
+    # the variants are tinyedge's own (every kernel path), not the model folder's
+    variants_from_tinyedge: bool = False
 
 
 def build_firmware(model, target: str, inputs: list[np.ndarray], build_dir: Path,
@@ -219,8 +221,9 @@ def build_firmware(model, target: str, inputs: list[np.ndarray], build_dir: Path
 
     kernels = kernel_files(model, target, reference_only)
     ref_dir = model.out_dir / "kernels" / "src"
-    variants = [f"{p.parent.name}/{p.name}" for p in kernels
-                if p.parent not in (ref_dir, model.out_dir)]
+    variant_paths = [p for p in kernels if p.parent not in (ref_dir, model.out_dir)]
+    variants = [f"{p.parent.name}/{p.name}" for p in variant_paths]
+    from_tinyedge = any(model.out_dir not in p.parents for p in variant_paths)
     kernel_dirs = sorted({str(p.parent) for p in kernels if p.parent != ref_dir})
     cflags = [*get_target(target).cflags, opt, *WARNING_FLAGS, *BUILD_FLAGS,
               f"-I{build_dir}", f"-I{model.out_dir}", f"-I{model.out_dir / 'kernels' / 'include'}",
@@ -253,7 +256,7 @@ def build_firmware(model, target: str, inputs: list[np.ndarray], build_dir: Path
         raise BudgetError(f"the {model.name} firmware does not fit {board.machine}: its "
                           f"{region} ({size:,} bytes) overflows by {int(overflow.group(2)):,} "
                           "bytes") from None
-    return Firmware(elf, map_file, build_dir, target, board, objects, variants)
+    return Firmware(elf, map_file, build_dir, target, board, objects, variants, from_tinyedge)
 
 
 # ---------------------------------------------------------------------------
@@ -500,6 +503,7 @@ def bench(model, target: str = "cortex-m4", seed: int = 0, build_dir=None,
     result = {
         "model": model.name, "target": target, "board": fw.board.machine, "opt": opt,
         "seed": seed, "kernel_variants": fw.kernel_variants,
+        "kernel_variants_from_tinyedge": fw.variants_from_tinyedge,
         "instructions": run.instructions, "macs": macs,
         "macs_per_instruction": macs / run.instructions if run.instructions else 0.0,
         "cycles": run.cycles, "clock_hz": clock_hz, "flash_wait_states": flash_wait_states,
@@ -566,6 +570,9 @@ def format_bench(result: dict, per_layer: bool = False, top_functions: int = 15)
         f"{result['opt']}, seed {result['seed']})",
         "kernels       " + (", ".join(result["kernel_variants"]) + " instead of the reference"
                             if result["kernel_variants"] else "reference"),
+        *(["              (tinyedge's, with every kernel path: compiled with --target "
+           f"{result['target']}, the folder has its own, with only the model's)"]
+          if result.get("kernel_variants_from_tinyedge") else []),
         f"instructions  {result['instructions']:,} per inference",
         f"MACs          {result['macs']:,} ({result['macs_per_instruction']:.3f} per instruction"
         + (f", {result['macs_per_cycle']:.3f} per cycle)" if result["cycles"] else ")"),
