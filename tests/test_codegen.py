@@ -97,7 +97,7 @@ def test_cortex_m4_folder_ships_and_builds_the_dsp_kernels(shared_models, tmp_pa
     it uses (kernels/src/armv7em/, with their internal headers) beside the reference
     ones. Its CMakeLists.txt builds them when the compiler targets the DSP extension,
     the reference ones for a core without it, on the host, or with
-    -DTINYEDGE_REFERENCE_KERNELS=ON. A generic folder has no such versions."""
+    -DTINYEDGE_KERNELS=REFERENCE. A generic folder has no such versions."""
     path = shared_models / "mlperf_tiny" / "kws_ref_model.tflite"
     generic = tinyedge.compile(path, tmp_path / "generic")
     assert not (generic.out_dir / "kernels" / "src" / "armv7em").exists()
@@ -120,13 +120,18 @@ def test_cortex_m4_folder_ships_and_builds_the_dsp_kernels(shared_models, tmp_pa
 
     dsp = symbols(tmp_path / "build-m4", *ARM_M4)
     assert "band_dot" in dsp and "te_conv2d_s8" in dsp  # a DSP kernel's own function
-    ref = symbols(tmp_path / "build-ref", *ARM_M4, "-DTINYEDGE_REFERENCE_KERNELS=ON")
+    ref = symbols(tmp_path / "build-ref", *ARM_M4, "-DTINYEDGE_KERNELS=REFERENCE")
     assert "te_conv2d_s8" in ref and "band_dot" not in ref
+    forced = symbols(tmp_path / "build-dsp", *ARM_M4, "-DTINYEDGE_KERNELS=DSP")
+    assert "band_dot" in forced
     m0 = symbols(tmp_path / "build-m0", *ARM_M4[:-1],
                  "-DCMAKE_C_FLAGS=-mcpu=cortex-m0plus -mthumb -O2 " + " ".join(STRICT))
     assert "te_conv2d_s8" in m0 and "band_dot" not in m0
     host = symbols(tmp_path / "build-host")
     assert "te_depthwise_conv2d_s8" in host and "band_dot" not in host
+    bad = subprocess.run(["cmake", "-S", str(model.out_dir), "-B", str(tmp_path / "build-bad"),
+                          "-DTINYEDGE_KERNELS=FAST"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "use AUTO, DSP or REFERENCE" in bad.stderr
 
 
 def _model_16x8() -> bytes:
