@@ -45,7 +45,7 @@ def _print_summary(report: dict) -> None:
     print(f"weights    {_format_bytes(report['weight_bytes'])} "
           f"(+ {_format_bytes(report['param_bytes'])} of requantization parameters)")
     print(f"MACs       {report['macs']:,}")
-    versions = [f for f in report.get("target_sources", []) if f.count("/") == 3]
+    versions = [f for f in report.get("target_sources", []) if f not in report["c_sources"]]
     if versions:
         names = ", ".join(Path(f).stem for f in versions)
         print(f"kernels    {names}: the {report['target']} versions "

@@ -35,6 +35,16 @@ C_TYPE_BYTES = {"int8_t": 1, "int16_t": 2, "int32_t": 4}
 REF_INCLUDE = re.compile(r'^#include "\.\./ref/(\w+\.c)"', re.MULTILINE)
 
 
+def kernel_variant(filename: str, kernel_dirs, roots) -> Path | None:
+    """The target's version of a kernel source: the first roots[i]/src/<dir>/filename
+    that exists, for each of kernel_dirs in order (None: the reference one)."""
+    for d in kernel_dirs:
+        for root in roots:
+            if (Path(root) / "src" / d / filename).is_file():
+                return Path(root) / "src" / d / filename
+    return None
+
+
 def kernel_sources() -> dict[str, Path]:
     """Map each kernel function to the reference source file that defines it."""
     found = {}
@@ -181,14 +191,12 @@ def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
     missing = [f for f in functions if f not in sources]
     assert not missing, f"no kernel source defines {missing}"
     kernel_files = sorted({sources[f].name for f in functions})
-    # The first of the target's folders that has a version of a kernel file wins,
-    # as in a firmware build (tinyedge.firmware.kernel_files).
-    variants: dict[str, str] = {}
-    for d in kernel_dirs:
-        for f in kernel_files:
-            if f not in variants and (KERNELS_DIR / "src" / d / f).is_file():
-                variants[f] = d
-    target_sources = [f"{variants[f]}/{f}" if f in variants else f for f in kernel_files]
+    # kernel file -> the folder of the target's version of it
+    variants = {f: v.parent.name for f in kernel_files
+                if (v := kernel_variant(f, kernel_dirs, [KERNELS_DIR])) is not None}
+    # what CMakeLists.txt builds for the target: none when it has no versions
+    target_sources = [f"{variants[f]}/{f}" if f in variants else f
+                      for f in kernel_files] if variants else []
 
     context = {
         "name": name, "guard": name.upper(), "version": __version__,
@@ -197,7 +205,7 @@ def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
         "state": state, "state_size": state_size, "state_words": max(1, state_size // 4),
         "inputs": inputs, "outputs": outputs, "layers": context_layers,
         "weights": weights, "kernel_files": kernel_files,
-        "target_sources": target_sources if variants else [],
+        "target_sources": target_sources,
         "variant_dirs": sorted(set(variants.values())),
     }
     env = template_environment()
@@ -248,8 +256,7 @@ def generate(graph: Graph, layers: list[Layer], plan: MemoryPlan, out_dir: Path,
                       for s in state],
             "kernels": functions, "c_sources": [f"{name}.c", f"{name}_weights.c"]
             + [f"kernels/src/{f}" for f in kernel_files],
-            # what CMakeLists.txt builds for the target, and its kernel paths
-            "target_sources": [f"kernels/src/{f}" for f in target_sources] if variants else [],
+            "target_sources": [f"kernels/src/{f}" for f in target_sources],
             "kernel_paths": kernel_paths}
 
 

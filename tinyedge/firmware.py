@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyedge import KERNELS_DIR, ROOT, __version__, host
-from tinyedge.codegen import template_environment
+from tinyedge.codegen import kernel_variant, template_environment
 from tinyedge.cycles import (CORE_TIMINGS, DEFAULT_CLOCK_HZ, FlashModel, latency_ms, parse_clock,
                              plugin_config)
 from tinyedge.errors import (BudgetError, BuildError, EmulatorError, FirmwareMismatchError,
@@ -172,12 +172,8 @@ def kernel_files(model, target: str, reference_only: bool = False) -> list[Path]
     for rel in model.report["c_sources"]:
         path = model.out_dir / rel
         if rel.startswith("kernels/src/"):
-            for d in dirs:
-                found = [c for c in (model.out_dir / "kernels" / "src" / d / path.name,
-                                     KERNELS_DIR / "src" / d / path.name) if c.is_file()]
-                if found:
-                    path = found[0]
-                    break
+            path = kernel_variant(path.name, dirs, [model.out_dir / "kernels", KERNELS_DIR]) \
+                or path
         files.append(path)
     return files
 
