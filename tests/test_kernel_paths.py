@@ -16,6 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tflite_builder as tb  # noqa: E402
+from test_firmware import TOOLS  # noqa: E402
 
 import tinyedge  # noqa: E402
 from tinyedge.api import import_model, lower_graph  # noqa: E402
@@ -24,7 +25,6 @@ from tinyedge.firmware import bench  # noqa: E402
 from tinyedge.kernel_paths import ARMV7EM_PATHS, armv7em_paths  # noqa: E402
 from tinyedge.ops import CArray  # noqa: E402
 
-TOOLS = ("arm-none-eabi-gcc", "arm-none-eabi-nm", "arm-none-eabi-size", "qemu-system-arm")
 needs_emulator = pytest.mark.skipif(
     any(shutil.which(t) is None for t in TOOLS),
     reason="the Cortex-M toolchain or QEMU is not installed (scripts/setup.sh installs them)")
