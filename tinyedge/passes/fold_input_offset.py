@@ -28,10 +28,12 @@ def _wrap_int32(values: np.ndarray) -> np.ndarray:
 
 def _weight_sums(node: Node) -> np.ndarray | None:
     """sum_k w[u][k] per unit u, or None when node is not a valid int8 fully
-    connected layer with an input offset left to fold."""
+    connected layer with an input offset left to fold (an absent input is
+    reported later, by the model's checks)."""
     if node.kind != OpKind.FULLY_CONNECTED or node.options.get("input_offset_folded"):
         return None
-    if fully_connected.check(node):
+    if (len(node.inputs) not in (2, 3) or node.inputs[0] is None or node.inputs[1] is None
+            or fully_connected.check(node)):
         return None  # its own checks report it
     input_, filter_ = node.inputs[0], node.inputs[1]
     if input_.dtype != DType.INT8 or input_.quant.zero_point == 0:
