@@ -121,6 +121,46 @@ def test_failed_compile_keeps_previous_output(kws, shared_models, tmp_path):
     assert (out / "report.json").read_bytes() == before
 
 
+def test_compile_never_destroys_what_is_not_its_output(kws, tmp_path):
+    """An output path that is a file, a link or a folder of someone else's files
+    is refused before anything is written; an unwritable one is a one-line error."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep")
+    assert_one_line_error(tinyedge("compile", kws, "-o", a_file), 1, "is not a folder")
+    assert a_file.read_text() == "keep"
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "main.c").write_text("int main(void) { return 0; }\n")
+    assert_one_line_error(tinyedge("compile", kws, "-o", project), 1,
+                          "not a tinyedge output folder", "new or empty folder")
+    assert sorted(p.name for p in project.iterdir()) == ["main.c"]
+
+    (tmp_path / "link").symlink_to(project)
+    assert_one_line_error(tinyedge("compile", kws, "-o", tmp_path / "link"), 1,
+                          "symbolic link")
+
+    assert_one_line_error(tinyedge("compile", kws, "-o", a_file / "out"), 1,
+                          "cannot write the output folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "notes.txt", "project"]
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert tinyedge("compile", kws, "-o", empty).returncode == 0
+    assert tinyedge("compile", kws, "-o", empty).returncode == 0  # its own output: replaced
+
+
+def test_unwritable_output_paths_are_one_line_errors(kws, tmp_path):
+    out = tmp_path / "kws"
+    assert tinyedge("compile", kws, "-o", out).returncode == 0
+    np.save(tmp_path / "x.npy", np.zeros((1, 49, 10, 1), np.int8))
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep")
+    assert_one_line_error(tinyedge("run", out, "--input", tmp_path / "x.npy",
+                                   "--output", a_file / "y.npz"), 1, "y.npz", "Not a directory")
+    assert_one_line_error(tinyedge("inspect", kws, "--plot", a_file / "m.svg"), 1, "m.svg")
+
+
 def test_budget_error_names_the_peak(tmp_path):
     # A 360,000-byte activation (the ADD writes over its input) cannot fit a 256 KiB device.
     mb = ModelBuilder()

@@ -204,6 +204,23 @@ def _check_budget(report: dict, target_name: str, ram_limit: int | None = None) 
                           "with more flash or a smaller model")
 
 
+def _check_out_dir(out_dir: Path) -> None:
+    """Refuse an output path whose contents a compile would destroy: a file, a
+    symbolic link, or a folder holding something other than an earlier
+    compile's output (report.json)."""
+    if out_dir.is_symlink():
+        raise TinyEdgeError(f"output {out_dir} is a symbolic link; give the folder itself, "
+                            "or a new one")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise TinyEdgeError(f"output {out_dir} exists and is not a folder; give a new or "
+                            "empty folder")
+    if (out_dir.is_dir() and not (out_dir / REPORT_FILE).is_file()
+            and any(out_dir.iterdir())):
+        raise TinyEdgeError(f"output folder {out_dir} is not empty and is not a tinyedge "
+                            "output folder (no report.json), so compile would delete its "
+                            "files; give a new or empty folder")
+
+
 def _replace_dir(staging: Path, out_dir: Path) -> None:
     """Move a finished staging folder to out_dir, replacing what was there."""
     if out_dir.exists():
@@ -235,20 +252,26 @@ def compile(model, out_dir, target: str = "generic", name: str | None = None,  #
     source = Path(model).name if not isinstance(model, (bytes, bytearray, memoryview)) else name
     sha256 = hashlib.sha256(data).hexdigest()
 
+    out_dir = Path(out_dir)
+    _check_out_dir(out_dir)
     graph, plan = plan_best_schedule(import_model(data, name))
     layers = lower_graph(graph)
 
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    staging = None
     try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
         facts = generate(graph, layers, plan, staging, source, sha256, kernel_dirs)
         report = build_report(graph, layers, plan, facts, target, source, sha256)
         _check_budget(report, target, ram_limit)
         (staging / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
         _replace_dir(staging, out_dir)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise TinyEdgeError(f"cannot write the output folder {out_dir}: "
+                            f"{exc.strerror or exc}{where}") from None
     finally:
-        if staging.exists():
+        if staging is not None and staging.exists():
             shutil.rmtree(staging)
     return CompiledModel(out_dir, report)
 

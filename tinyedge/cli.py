@@ -341,6 +341,12 @@ def main(argv: list[str] | None = None) -> int:
         # quietly, as a Unix tool does on SIGPIPE, with nothing more to flush
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:
+        # a path given on the command line that cannot be read or written
+        # (--output, --plot, --build-dir in a missing or read-only folder)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"tinyedge: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
