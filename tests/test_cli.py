@@ -190,6 +190,14 @@ def test_run_checks_inputs(kws, tmp_path):
 def test_usage_error_exit_code():
     assert tinyedge("compile").returncode == 2
     assert tinyedge("frobnicate").returncode == 2
+    # counts, seeds and timeouts out of range are usage errors, not tracebacks
+    for args, fragment in [(["compile", "m.tflite", "-o", "out", "--verify", "-3"], "--verify"),
+                           (["compile", "m.tflite", "-o", "out", "--seed", "2x"], "--seed"),
+                           (["bench", "out", "--seed", "-1"], "--seed"),
+                           (["bench", "out", "--timeout", "0"], "--timeout")]:
+        result = tinyedge(*args)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert f"argument {fragment}:" in result.stderr.splitlines()[-1]
 
 
 def test_ops_table_is_current():

@@ -236,6 +236,27 @@ def parse_size(text: str) -> int:
     return int(match.group(1)) * {"": 1, "K": 1024, "M": 1024 * 1024}[match.group(2)]
 
 
+def non_negative_int(text: str) -> int:
+    """A count or a seed: a whole number from 0 up."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number from 0 up")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds above 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tinyedge import __version__
     from tinyedge.targets import TARGETS
@@ -248,14 +269,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compile", help="compile a .tflite model into C sources")
     p.add_argument("model", help="a full-integer .tflite model")
-    p.add_argument("-o", "--output", required=True, help="output folder (replaced if it exists)")
+    p.add_argument("-o", "--output", required=True,
+                   help="output folder: new, empty, or an earlier output (replaced)")
     p.add_argument("--target", default="generic", choices=sorted(TARGETS))
     p.add_argument("--name", help="C name prefix (default: from the file name)")
     p.add_argument("--ram-limit", type=parse_size, metavar="SIZE",
                    help="fail if the arena needs more RAM than this (e.g. 64K, 1M, 20000)")
-    p.add_argument("--verify", type=int, default=0, metavar="N",
+    p.add_argument("--verify", type=non_negative_int, default=0, metavar="N",
                    help="run N seeded random inputs against TFLite Micro and report differences")
-    p.add_argument("--seed", type=int, default=0, help="seed of --verify's inputs")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of --verify's inputs")
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("run", help="run a compiled model on the host")
@@ -284,10 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", action="store_true",
                    help="also give instructions and cycles per function (the costliest 15)")
     p.add_argument("--json", action="store_true", help="print every figure as one JSON object")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the random inputs")
     p.add_argument("--opt", default="O2", choices=[o[1:] for o in OPT_LEVELS],
                    help="optimization level of the firmware build (default O2)")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+    p.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT,
+                   metavar="SECONDS",
                    help=f"give up on QEMU after this long (default {DEFAULT_TIMEOUT:g})")
     p.add_argument("--build-dir", metavar="DIR",
                    help="keep the firmware sources, ELF and map file here")
