@@ -402,3 +402,19 @@ def test_cli_bad_calibration(keras, tmp_path, capsys):
                  str(tmp_path / "wrong.npy")])
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and "expected [samples, 12]" in err
+
+
+def test_cli_output_that_cannot_be_written(keras, tmp_path, capsys):
+    model = _dense(keras)
+    model.save(tmp_path / "m.keras")
+    np.save(tmp_path / "cal.npy", np.zeros((4, 12), np.float32))
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "a_file").write_text("keep")
+    for output, message in [(tmp_path / "folder", "is a folder; give a file name"),
+                            (tmp_path / "a_file" / "q.tflite", "cannot write")]:
+        code = main(["quantize", str(tmp_path / "m.keras"), "--calibration",
+                     str(tmp_path / "cal.npy"), "-o", str(output), "-q"])
+        err = capsys.readouterr().err
+        assert code == 1 and err.count("\n") == 1 and message in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "cal.npy", "folder", "m.keras"]
+    assert not any((tmp_path / "folder").iterdir())

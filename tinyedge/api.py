@@ -293,6 +293,8 @@ def quantize(model, calibration, out_path=None, io_type: str | None = None,
     activation type; "uint8" or "float32" with int8, "float32" with int16.
     Returns the .tflite bytes; out_path, if given, is written atomically."""
     from tinyedge.frontend import keras as keras_frontend
+    if out_path is not None:
+        check_out_file(Path(out_path))
     data = keras_frontend.quantize(model, calibration, io_type=io_type, quiet=quiet,
                                    activations=activations)
     if out_path is not None:
@@ -300,18 +302,28 @@ def quantize(model, calibration, out_path=None, io_type: str | None = None,
     return data
 
 
+def check_out_file(path: Path) -> None:
+    """Refuse an output file path that is a folder (before the work that fills it)."""
+    if path.is_dir():
+        raise TinyEdgeError(f"output {path} is a folder; give a file name, such as "
+                            f"{path / 'model_int8.tflite'}")
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write a file through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    check_out_file(path)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except OSError as exc:
+        raise TinyEdgeError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-        raise
 
 
 def load(out_dir) -> "CompiledModel":

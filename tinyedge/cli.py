@@ -192,14 +192,15 @@ def cmd_bench(args) -> int:
 def cmd_quantize(args) -> int:
     import json
 
-    from tinyedge.api import write_atomic
+    from tinyedge.api import check_out_file, write_atomic
     from tinyedge.frontend import keras as keras_frontend
 
+    output = Path(args.output or
+                  f"{Path(args.model).with_suffix('').name}_{args.activations}.tflite")
+    check_out_file(output)
     source = keras_frontend._load_source(args.model)
     data = keras_frontend._quantize(source, args.calibration, args.io_type, quiet=args.quiet,
                                     activations=args.activations)
-    output = Path(args.output or
-                  f"{Path(args.model).with_suffix('').name}_{args.activations}.tflite")
     write_atomic(output, data)
     print(f"model      {source.name} ({args.model})")
     print("\n".join(keras_frontend.summary(data)))
