@@ -187,6 +187,17 @@ def test_run_checks_inputs(kws, tmp_path):
                           "not a tinyedge output folder")
 
 
+def test_a_report_tinyedge_did_not_write_is_refused(kws, tmp_path):
+    out = tmp_path / "kws"
+    assert tinyedge("compile", kws, "-o", out).returncode == 0
+    np.save(tmp_path / "x.npy", np.zeros((1, 49, 10, 1), np.int8))
+    for text, missing in [("[1, 2]", "'model'"), ('{"model": "kws"}', "'inputs'")]:
+        (out / "report.json").write_text(text)
+        for args in (["run", out, "--input", tmp_path / "x.npy"], ["bench", out]):
+            assert_one_line_error(tinyedge(*args), 1, "is not a report tinyedge", missing,
+                                  "compile the model")
+
+
 def test_usage_error_exit_code():
     assert tinyedge("compile").returncode == 2
     assert tinyedge("frobnicate").returncode == 2

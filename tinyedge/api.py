@@ -334,7 +334,20 @@ def load(out_dir) -> "CompiledModel":
     except (OSError, ValueError):
         raise TinyEdgeError(f"{out_dir} is not a tinyedge output folder (no readable "
                             f"{REPORT_FILE}); compile a model into it first") from None
+    missing = ([key for key, kind in REPORT_KEYS.items()
+                if not isinstance(report.get(key), kind)]
+               if isinstance(report, dict) else ["model"])
+    if missing:
+        raise TinyEdgeError(f"{out_dir / REPORT_FILE} is not a report tinyedge {__version__} "
+                            f"wrote (no valid '{missing[0]}'); compile the model into "
+                            f"{out_dir} again")
     return CompiledModel(out_dir, report)
+
+
+# What load() and the tools that reopen a folder read from its report
+REPORT_KEYS = {"model": str, "inputs": list, "outputs": list, "c_sources": list,
+               "kernels": list, "layers": list, "macs": int, "arena_bytes": int,
+               "weight_bytes": int}
 
 
 class CompiledModel:
