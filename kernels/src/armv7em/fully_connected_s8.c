@@ -18,6 +18,29 @@
 
 #include <stddef.h>
 
+/* out[k] for the n sums acc[k] of units that share the prepared
+ * requantization rq (te_dsp_rq_apply, whose |result| <= 2^30 cannot wrap the
+ * offset's add), clamped to the activation range: one SSAT where that is all
+ * of int8 */
+static void unit_outputs(int8_t *out, const int32_t *acc, int32_t n, const te_dsp_rq *rq_in,
+                         const te_fc_params *params)
+{
+    /* copies in registers: the int8_t stores could alias them */
+    const te_dsp_rq rq = *rq_in;
+    const int32_t off = params->output_offset;
+    const int32_t lo = params->activation_min, hi = params->activation_max;
+    int32_t k;
+    if (lo == -128 && hi == 127) {
+        for (k = 0; k < n; k++) {
+            out[k] = te_dsp_out_s8(te_dsp_rq_apply(acc[k], &rq), off, -128, 127, 1);
+        }
+        return;
+    }
+    for (k = 0; k < n; k++) {
+        out[k] = te_dsp_out_s8(te_dsp_rq_apply(acc[k], &rq), off, lo, hi, 0);
+    }
+}
+
 te_status te_fully_connected_s8(const te_fc_params *params, const te_requant *quant,
                                 const te_dims *input_dims, const int8_t *input,
                                 const te_dims *filter_dims, const int8_t *filter,
@@ -25,6 +48,8 @@ te_status te_fully_connected_s8(const te_fc_params *params, const te_requant *qu
                                 const te_dims *output_dims, int8_t *output)
 {
     int32_t batches, units, depth, b, u, k, d;
+    te_dsp_rq rq = {0, 0, 0, 0}; /* set where tensor_rq is 1 */
+    int tensor_rq;
 
     if (params == NULL || quant == NULL || input_dims == NULL || input == NULL ||
         filter_dims == NULL || filter == NULL || output_dims == NULL || output == NULL ||
@@ -53,6 +78,9 @@ te_status te_fully_connected_s8(const te_fc_params *params, const te_requant *qu
         return TE_ARG_ERROR;
     }
 
+    /* per tensor (the usual case): te_mbqm prepared once (unit_outputs); per
+     * channel, or for a pair te_dsp_rq_init declines, te_dsp_mbqm */
+    tensor_rq = quant->count == 1 && te_dsp_rq_init(&rq, quant->multipliers[0], quant->shifts[0]);
     for (b = 0; b < batches; b++) {
         const int8_t *in_row = input + b * depth;
         int8_t *out_row = output + b * units;
@@ -77,6 +105,11 @@ te_status te_fully_connected_s8(const te_fc_params *params, const te_requant *qu
                 te_dsp_dot_4_full_rows(in_row, filter + u * depth, depth, off, acc);
             } else {
                 acc[0] = te_dsp_dot_row(in_row, filter + u * depth, depth, off, acc[0]);
+            }
+            if (tensor_rq) {
+                unit_outputs(out_row + u, acc, n, &rq, params);
+                u += n;
+                continue;
             }
             for (k = 0; k < n; k++, u++) {
                 const int32_t r = te_dsp_mbqm(acc[k], quant->multipliers[step * u],
