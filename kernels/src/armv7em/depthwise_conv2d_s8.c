@@ -117,6 +117,28 @@ typedef struct {
  * the first channel) and leave start[0..3] plus the sums in a[0..3]. */
 
 #if TE_DSP_ASM
+/* The quad loops' operands in fixed registers, r7 left out: left to choose,
+ * GCC finds no room for them ("impossible constraints") in some builds that
+ * keep a frame pointer in r7 (-fno-omit-frame-pointer with the hard-float
+ * ABI at -O1/-Os, or for the Cortex-M55). ch goes in r11, off2 or in_row in
+ * r12, where a loop takes them. */
+#define TE_DW_QUAD_REGS                                                      \
+    register int32_t a0 __asm__("r0") = start[0];                            \
+    register int32_t a1 __asm__("r1") = start[1];                            \
+    register int32_t a2 __asm__("r2") = start[2];                            \
+    register int32_t a3 __asm__("r3") = start[3];                            \
+    register const int8_t *xp __asm__("r4") = x_p;                           \
+    register const int8_t *fp __asm__("r5") = f_p;                           \
+    register int32_t x __asm__("r6");                                        \
+    register int32_t f __asm__("r8");                                        \
+    register int32_t xe __asm__("r9");                                       \
+    register int32_t fe __asm__("r10")
+
+#define TE_DW_QUAD_OUTPUTS                                                   \
+    [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),              \
+    [xp] "+r"(xp), [fp] "+r"(fp),                                            \
+    [x] "=&r"(x), [f] "=&r"(f), [xe] "=&r"(xe), [fe] "=&r"(fe)
+
 /* Any window with dilation_w 1 (the input and weight steps between the taps
  * of a row are both ch); off2 (the input offset in both halfwords, 0 when
  * folded) is added to the widened input. */
@@ -128,8 +150,9 @@ static inline void quad_window(const dw_taps *taps, const int8_t *x_p, const int
     const int32_t row_bytes = taps->cols * taps->ch;
     const int8_t *const f_end = f_p + taps->rows * taps->w_row;
     const int8_t *row_end;
-    int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
-    int32_t x, f, xe, fe;
+    TE_DW_QUAD_REGS;
+    register int32_t ch __asm__("r11") = taps->ch;
+    register int32_t off2_r __asm__("r12") = off2;
     __asm__ volatile(
         "2:\n\t"
         "ldr %[xe], %[rowbytes]\n\t"
@@ -160,10 +183,8 @@ static inline void quad_window(const dw_taps *taps, const int8_t *x_p, const int
         "ldr %[xe], %[end]\n\t"
         "cmp %[fp], %[xe]\n\t"
         "bne 2b\n\t"
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-          [xp] "+r"(x_p), [fp] "+r"(f_p), [rowend] "=m"(row_end),
-          [x] "=&r"(x), [f] "=&r"(f), [xe] "=&r"(xe), [fe] "=&r"(fe)
-        : [ch] "r"(taps->ch), [off2] "r"(off2),
+        : TE_DW_QUAD_OUTPUTS, [rowend] "=m"(row_end)
+        : [ch] "r"(ch), [off2] "r"(off2_r),
           [rowbytes] "m"(row_bytes), [inskip] "m"(in_skip), [wskip] "m"(w_skip),
           [end] "m"(f_end)
         : "cc", "memory");
@@ -199,8 +220,9 @@ static inline void quad_window3(const dw_taps *taps, const int8_t *x_p, const in
                                 const int32_t *start, int32_t *a)
 {
     const int8_t *const f_end = f_p + taps->rows * taps->w_row;
-    int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
-    int32_t x, f, xe, fe;
+    const int32_t in_row = taps->in_row, w_row = taps->w_row; /* "m": on the stack */
+    TE_DW_QUAD_REGS;
+    register int32_t ch __asm__("r11") = taps->ch;
     __asm__ volatile(
         "1:\n\t"
         TE_DW_TAP3("[%[xp]]", "[%[fp]]")
@@ -213,11 +235,8 @@ static inline void quad_window3(const dw_taps *taps, const int8_t *x_p, const in
         "ldr %[xe], %[end]\n\t"
         "cmp %[fp], %[xe]\n\t"
         "bne 1b\n\t"
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-          [xp] "+r"(x_p), [fp] "+r"(f_p),
-          [x] "=&r"(x), [f] "=&r"(f), [xe] "=&r"(xe), [fe] "=&r"(fe)
-        : [ch] "r"(taps->ch),
-          [inrow] "m"(taps->in_row), [wrow] "m"(taps->w_row), [end] "m"(f_end)
+        : TE_DW_QUAD_OUTPUTS
+        : [ch] "r"(ch), [inrow] "m"(in_row), [wrow] "m"(w_row), [end] "m"(f_end)
         : "cc", "memory");
     a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
 }
@@ -231,8 +250,10 @@ static inline void quad_window3(const dw_taps *taps, const int8_t *x_p, const in
  * border pixels, cut to 2 or 3 taps a row. */
 #define TE_DW_ROWS_OFF(TAPS)                                                     \
     const int8_t *const f_end = f_p + taps->rows * taps->w_row;                  \
-    int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];           \
-    int32_t x, f, xe, fe;                                                        \
+    const int32_t in_row = taps->in_row, w_row = taps->w_row;                    \
+    TE_DW_QUAD_REGS;                                                             \
+    register int32_t ch __asm__("r11") = taps->ch;                               \
+    register int32_t off2_r __asm__("r12") = off2;                               \
     __asm__ volatile(                                                            \
         "1:\n\t"                                                                 \
         TAPS                                                                     \
@@ -243,11 +264,9 @@ static inline void quad_window3(const dw_taps *taps, const int8_t *x_p, const in
         "ldr %[xe], %[end]\n\t"                                                  \
         "cmp %[fp], %[xe]\n\t"                                                   \
         "bne 1b\n\t"                                                             \
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),           \
-          [xp] "+r"(x_p), [fp] "+r"(f_p),                                        \
-          [x] "=&r"(x), [f] "=&r"(f), [xe] "=&r"(xe), [fe] "=&r"(fe)            \
-        : [ch] "r"(taps->ch), [off2] "r"(off2),                                 \
-          [inrow] "m"(taps->in_row), [wrow] "m"(taps->w_row), [end] "m"(f_end)  \
+        : TE_DW_QUAD_OUTPUTS                                                     \
+        : [ch] "r"(ch), [off2] "r"(off2_r),                                      \
+          [inrow] "m"(in_row), [wrow] "m"(w_row), [end] "m"(f_end)              \
         : "cc", "memory");                                                       \
     a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
 
@@ -279,8 +298,9 @@ __attribute__((always_inline)) static inline void quad_window3x3(const int8_t *x
                                                                   const int32_t *start,
                                                                   int32_t *a)
 {
-    int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
-    int32_t x, f, xe, fe;
+    TE_DW_QUAD_REGS;
+    register int32_t ch_r __asm__("r11") = ch;
+    register int32_t in_row_r __asm__("r12") = in_row;
     __asm__ volatile(
         TE_DW_TAP3("[%[xp]]", "[%[fp]]")
         TE_DW_TAP3("[%[xp], %[ch]]", "[%[fp], %[ch]]")
@@ -297,10 +317,8 @@ __attribute__((always_inline)) static inline void quad_window3x3(const int8_t *x
         TE_DW_TAP3("[%[xp]]", "[%[fp]]")
         TE_DW_TAP3("[%[xp], %[ch]]", "[%[fp], %[ch]]")
         TE_DW_TAP3("[%[xp], %[ch], lsl #1]", "[%[fp], %[ch], lsl #1]")
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-          [xp] "+r"(x_p), [fp] "+r"(f_p),
-          [x] "=&r"(x), [f] "=&r"(f), [xe] "=&r"(xe), [fe] "=&r"(fe)
-        : [ch] "r"(ch), [inrow] "r"(in_row)
+        : TE_DW_QUAD_OUTPUTS
+        : [ch] "r"(ch_r), [inrow] "r"(in_row_r)
         : "memory");
     a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
 }
@@ -308,6 +326,8 @@ __attribute__((always_inline)) static inline void quad_window3x3(const int8_t *x
 #undef TE_DW_TAP3
 #undef TE_DW_ADD_OFFSET
 #undef TE_DW_TAP
+#undef TE_DW_QUAD_OUTPUTS
+#undef TE_DW_QUAD_REGS
 
 #else
 

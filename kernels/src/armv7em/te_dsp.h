@@ -250,9 +250,26 @@ static inline void te_dsp_clamp_s8(int8_t *p, int32_t n, int32_t lo, int32_t hi)
     "smlad %[a2], %[x], %[g], %[a2]\n\t"                 \
     "smlad %[a2], %[xo], %[fo], %[a2]\n\t"
 
+/* The operands in fixed registers, r7 left out: left to choose, GCC finds no
+ * room for them in some builds that keep a frame pointer in r7 (the
+ * hard-float ABI at -Og, or -O3 for the Cortex-M7 and M55). */
+#define TE_DSP_DOT_4_ROWS_REGS                                                    \
+    register int32_t a0 __asm__("r0") = a[0];                                     \
+    register int32_t a1 __asm__("r1") = a[1];                                     \
+    register int32_t a2 __asm__("r2") = a[2];                                     \
+    register int32_t a3 __asm__("r3") = a[3];                                     \
+    register const int8_t *in_r __asm__("r4") = in;                               \
+    register const int8_t *w_r __asm__("r5") = w;                                 \
+    register const int8_t *w2 __asm__("r6") = w + 2 * depth;                      \
+    register int32_t x __asm__("r8");                                             \
+    register int32_t xo __asm__("r9");                                            \
+    register int32_t f __asm__("r10");                                            \
+    register int32_t fo __asm__("r11");                                           \
+    register int32_t depth_r __asm__("r12") = depth
+
 #define TE_DSP_DOT_4_ROWS_OUTPUTS                                                 \
     [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),                   \
-    [in] "+r"(in), [w] "+r"(w), [w2] "+r"(w2),                                    \
+    [in] "+r"(in_r), [w] "+r"(w_r), [w2] "+r"(w2),                                \
     [x] "=&r"(x), [xo] "=&r"(xo), [f] "=&r"(f), [fo] "=&r"(fo)
 
 /* Any off2, one word per iteration: for the convolution's one-pixel blocks,
@@ -261,13 +278,12 @@ static inline void te_dsp_clamp_s8(int8_t *p, int32_t n, int32_t lo, int32_t hi)
 static inline void te_dsp_dot_4_rows_offset(const int8_t *in, const int8_t *w, int32_t depth,
                                             int32_t quads, int32_t off2, int32_t *a)
 {
-    const int8_t *w2 = w + 2 * depth;
-    const int8_t *const in_end = in + 4 * quads;
-    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-    int32_t x, xo, f, fo;
     if (quads < 1) {
         return;
     }
+    const int8_t *const in_end = in + 4 * quads;
+    TE_DSP_DOT_4_ROWS_REGS;
+    register int32_t off2_r __asm__("lr") = off2;
     __asm__ volatile(
         "1:\n\t"
         "ldr %[x], [%[in]], #4\n\t"
@@ -299,7 +315,7 @@ static inline void te_dsp_dot_4_rows_offset(const int8_t *in, const int8_t *w, i
         "cmp %[in], %[f]\n\t"
         "bne 1b\n\t"
         : TE_DSP_DOT_4_ROWS_OUTPUTS
-        : [depth] "r"(depth), [off2] "r"(off2), [end] "m"(in_end)
+        : [depth] "r"(depth_r), [off2] "r"(off2_r), [end] "m"(in_end)
         : "cc", "memory");
     a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
 }
@@ -307,10 +323,6 @@ static inline void te_dsp_dot_4_rows_offset(const int8_t *in, const int8_t *w, i
 static inline void te_dsp_dot_4_rows(const int8_t *in, const int8_t *w, int32_t depth,
                                      int32_t quads, int32_t off2, int32_t *a)
 {
-    const int8_t *w2 = w + 2 * depth;
-    const int8_t *const in_end = in + 4 * quads;
-    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-    int32_t x, xo, f, fo, g;
     if (off2 != 0) {
         te_dsp_dot_4_rows_offset(in, w, depth, quads, off2, a);
         return;
@@ -318,6 +330,9 @@ static inline void te_dsp_dot_4_rows(const int8_t *in, const int8_t *w, int32_t 
     if (quads < 1) {
         return;
     }
+    const int8_t *const in_end = in + 4 * quads;
+    TE_DSP_DOT_4_ROWS_REGS;
+    register int32_t g __asm__("lr");
     /* two words per iteration, an odd count entering at the second (bit 2 of
      * the input's length in bytes) */
     __asm__ volatile(
@@ -333,11 +348,12 @@ static inline void te_dsp_dot_4_rows(const int8_t *in, const int8_t *w, int32_t 
         "cmp %[in], %[f]\n\t"
         "bne 1b\n\t"
         : TE_DSP_DOT_4_ROWS_OUTPUTS, [g] "=&r"(g)
-        : [depth] "r"(depth), [end] "m"(in_end)
+        : [depth] "r"(depth_r), [end] "m"(in_end)
         : "cc", "memory");
     a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
 }
 #undef TE_DSP_DOT_4_ROWS_OUTPUTS
+#undef TE_DSP_DOT_4_ROWS_REGS
 #undef TE_DSP_DOT_4_ROWS_PAIRED_STEP
 
 #else
