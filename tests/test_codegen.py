@@ -124,6 +124,11 @@ def test_cortex_m4_folder_ships_and_builds_the_dsp_kernels(shared_models, tmp_pa
     assert "te_conv2d_s8" in ref and "band_dot" not in ref
     forced = symbols(tmp_path / "build-dsp", *ARM_M4, "-DTINYEDGE_KERNELS=DSP")
     assert "band_dot" in forced
+    # KWS takes no narrow pointwise layer: left out, unless every path is asked for
+    # (a firmware that also links another model's layers through these kernels)
+    assert "conv_narrow" not in dsp
+    every = symbols(tmp_path / "build-all", *ARM_M4, "-DTINYEDGE_ALL_PATHS=ON")
+    assert "conv_narrow" in every and "band_dot" in every
     m0 = symbols(tmp_path / "build-m0", *ARM_M4[:-1],
                  "-DCMAKE_C_FLAGS=-mcpu=cortex-m0plus -mthumb -O2 " + " ".join(STRICT))
     assert "te_conv2d_s8" in m0 and "band_dot" not in m0
