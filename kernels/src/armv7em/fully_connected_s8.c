@@ -17,6 +17,7 @@
 #include "te_dsp.h"
 
 #include <stddef.h>
+#include <string.h>
 
 /* out[k] for the n sums acc[k] of units that share the prepared
  * requantization rq (te_dsp_rq_apply, whose |result| <= 2^30 cannot wrap the
@@ -97,14 +98,19 @@ te_status te_fully_connected_s8(const te_fc_params *params, const te_requant *qu
         }
         for (u = 0; u < units;) {
             const int32_t n = units - u >= 4 ? 4 : 1;
-            int32_t acc[4];
-            for (k = 0; k < n; k++) {
-                acc[k] = te_dsp_wadd(bias != NULL ? bias[u + k] : 0, filter_offset_term);
+            int32_t acc[4] = {0, 0, 0, 0};
+            if (bias != NULL) {
+                memcpy(acc, bias + u, (size_t)n * sizeof acc[0]);
             }
             if (n == 4) {
+                acc[0] = te_dsp_wadd(acc[0], filter_offset_term);
+                acc[1] = te_dsp_wadd(acc[1], filter_offset_term);
+                acc[2] = te_dsp_wadd(acc[2], filter_offset_term);
+                acc[3] = te_dsp_wadd(acc[3], filter_offset_term);
                 te_dsp_dot_4_full_rows(in_row, filter + u * depth, depth, off, acc);
             } else {
-                acc[0] = te_dsp_dot_row(in_row, filter + u * depth, depth, off, acc[0]);
+                acc[0] = te_dsp_dot_row(in_row, filter + u * depth, depth, off,
+                                        te_dsp_wadd(acc[0], filter_offset_term));
             }
             if (tensor_rq) {
                 unit_outputs(out_row + u, acc, n, &rq, params);
