@@ -17,7 +17,6 @@
 #include "te_dsp.h"
 
 #include <stddef.h>
-#include <string.h>
 
 /* out[k] for the n sums acc[k] of units that share the prepared
  * requantization rq (te_dsp_rq_apply, whose |result| <= 2^30 cannot wrap the
@@ -48,6 +47,7 @@ te_status te_fully_connected_s8(const te_fc_params *params, const te_requant *qu
                                 const int32_t *bias,
                                 const te_dims *output_dims, int8_t *output)
 {
+    static const int32_t no_bias[4] = {0, 0, 0, 0};
     int32_t batches, units, depth, b, u, k, d;
     te_dsp_rq rq = {0, 0, 0, 0}; /* set where tensor_rq is 1 */
     int tensor_rq;
@@ -98,19 +98,18 @@ te_status te_fully_connected_s8(const te_fc_params *params, const te_requant *qu
         }
         for (u = 0; u < units;) {
             const int32_t n = units - u >= 4 ? 4 : 1;
-            int32_t acc[4] = {0, 0, 0, 0};
-            if (bias != NULL) {
-                memcpy(acc, bias + u, (size_t)n * sizeof acc[0]);
-            }
+            const int32_t *b4 = bias != NULL ? bias + u : no_bias;
+            int32_t acc[4];
+            /* unrolled: a loop here kept its pointers on the stack (-O2) or
+             * became a memset call (-Os) */
+            acc[0] = te_dsp_wadd(b4[0], filter_offset_term);
             if (n == 4) {
-                acc[0] = te_dsp_wadd(acc[0], filter_offset_term);
-                acc[1] = te_dsp_wadd(acc[1], filter_offset_term);
-                acc[2] = te_dsp_wadd(acc[2], filter_offset_term);
-                acc[3] = te_dsp_wadd(acc[3], filter_offset_term);
+                acc[1] = te_dsp_wadd(b4[1], filter_offset_term);
+                acc[2] = te_dsp_wadd(b4[2], filter_offset_term);
+                acc[3] = te_dsp_wadd(b4[3], filter_offset_term);
                 te_dsp_dot_4_full_rows(in_row, filter + u * depth, depth, off, acc);
             } else {
-                acc[0] = te_dsp_dot_row(in_row, filter + u * depth, depth, off,
-                                        te_dsp_wadd(acc[0], filter_offset_term));
+                acc[0] = te_dsp_dot_row(in_row, filter + u * depth, depth, off, acc[0]);
             }
             if (tensor_rq) {
                 unit_outputs(out_row + u, acc, n, &rq, params);
