@@ -20,8 +20,9 @@
  *   term computed once per channel, in wrapping 32-bit arithmetic like the
  *   reference's uint32 accumulator.
  * - A border pixel adds the offset to the widened input with SADD16.
- * Other depth multipliers, dilation_w > 1, and the channels left over after
- * the quads take a per-channel loop. Requantization is te_dsp_rq_apply with the
+ * Dilated rows (dilation_w > 1) take the general quad loop, their input taps
+ * dilation_w * C apart. Other depth multipliers, and the channels left over
+ * after the quads, take a per-channel loop. Requantization is te_dsp_rq_apply with the
  * per-channel form prepared once per call, or te_dsp_mbqm when that form does
  * not apply (both te_mbqm's result). Consecutive pixels whose 3x3 windows
  * lie inside the image run as one batch (window_run_3x3), each window
@@ -103,12 +104,12 @@ static int32_t channel_dot(const dw_layer *l, const int8_t *in_b, const dw_windo
     return acc;
 }
 
-/* Where a pixel's valid taps are (dilation_w 1, depth multiplier 1): tap
- * (r, t) of channel c reads in + r * in_row + t * ch + c and
- * w + r * w_row + t * ch + c. */
+/* Where a pixel's valid taps are (depth multiplier 1): tap (r, t) of channel
+ * c reads in + r * in_row + t * in_step + c and w + r * w_row + t * ch + c
+ * (in_step: dilation_w * ch). */
 typedef struct {
     const int8_t *in, *w;
-    int32_t rows, cols, in_row, w_row, ch;
+    int32_t rows, cols, in_row, w_row, ch, in_step;
 } dw_taps;
 
 /* The inner loops are asm (C at -O0, TE_DSP_ASM): GCC spills the four
@@ -139,13 +140,13 @@ typedef struct {
     [xp] "+r"(xp), [fp] "+r"(fp),                                            \
     [x] "=&r"(x), [f] "=&r"(f), [xe] "=&r"(xe), [fe] "=&r"(fe)
 
-/* Any window with dilation_w 1 (the input and weight steps between the taps
- * of a row are both ch); off2 (the input offset in both halfwords, 0 when
- * folded) is added to the widened input. */
+/* Any window, the input's taps in_step apart (dilation_w * ch) and the
+ * weights' ch apart; off2 (the input offset in both halfwords, 0 when folded)
+ * is added to the widened input. */
 static inline void quad_window(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
                                int32_t off2, const int32_t *start, int32_t *a)
 {
-    const int32_t in_skip = taps->in_row - taps->cols * taps->ch;
+    const int32_t in_skip = taps->in_row - taps->cols * taps->in_step;
     const int32_t w_skip = taps->w_row - taps->cols * taps->ch;
     const int32_t row_bytes = taps->cols * taps->ch;
     const int8_t *const f_end = f_p + taps->rows * taps->w_row;
@@ -153,6 +154,7 @@ static inline void quad_window(const dw_taps *taps, const int8_t *x_p, const int
     TE_DW_QUAD_REGS;
     register int32_t ch __asm__("r11") = taps->ch;
     register int32_t off2_r __asm__("r12") = off2;
+    register int32_t in_step __asm__("lr") = taps->in_step;
     __asm__ volatile(
         "2:\n\t"
         "ldr %[xe], %[rowbytes]\n\t"
@@ -161,7 +163,7 @@ static inline void quad_window(const dw_taps *taps, const int8_t *x_p, const int
         "1:\n\t"
         "ldr %[x], [%[xp]]\n\t"
         "ldr %[f], [%[fp]]\n\t"
-        "add %[xp], %[xp], %[ch]\n\t"
+        "add %[xp], %[xp], %[instep]\n\t"
         "add %[fp], %[fp], %[ch]\n\t"
         "sxtb16 %[xe], %[x]\n\t"
         "sxtb16 %[x], %[x], ror #8\n\t"
@@ -184,7 +186,7 @@ static inline void quad_window(const dw_taps *taps, const int8_t *x_p, const int
         "cmp %[fp], %[xe]\n\t"
         "bne 2b\n\t"
         : TE_DW_QUAD_OUTPUTS, [rowend] "=m"(row_end)
-        : [ch] "r"(ch), [off2] "r"(off2_r),
+        : [ch] "r"(ch), [off2] "r"(off2_r), [instep] "r"(in_step),
           [rowbytes] "m"(row_bytes), [inskip] "m"(in_skip), [wskip] "m"(w_skip),
           [end] "m"(f_end)
         : "cc", "memory");
@@ -339,7 +341,8 @@ static void quad_window(const dw_taps *taps, const int8_t *x_p, const int8_t *f_
     for (r = 0; r < taps->rows; r++) {
         const int8_t *x_r = x_p + r * taps->in_row, *f_r = f_p + r * taps->w_row;
         for (t = 0; t < taps->cols; t++) {
-            const int32_t x = te_dsp_ld4(x_r + t * taps->ch), f = te_dsp_ld4(f_r + t * taps->ch);
+            const int32_t x = te_dsp_ld4(x_r + t * taps->in_step);
+            const int32_t f = te_dsp_ld4(f_r + t * taps->ch);
             const int32_t xe = __sadd16(__sxtb16(x), off2);
             const int32_t xo = __sadd16(te_dsp_sxtb16_ror8(x), off2);
             const int32_t fe = __sxtb16(f), fo = te_dsp_sxtb16_ror8(f);
@@ -376,7 +379,7 @@ static void quad_window3x3(const int8_t *x_p, const int8_t *f_p, int32_t ch, int
     taps.rows = taps.cols = 3;
     taps.in_row = in_row;
     taps.w_row = 3 * ch;
-    taps.ch = ch;
+    taps.ch = taps.in_step = ch;
     quad_window(&taps, x_p, f_p, 0, start, a);
 }
 
@@ -403,7 +406,10 @@ __attribute__((noinline)) static void quads_dot(const dw_taps *taps, int32_t qua
     for (q = 0; q < quads; q++) {
         const int8_t *in = taps->in + 4 * q, *w = taps->w + 4 * q;
         const int32_t *s = start != NULL ? start + 4 * q : zeros;
-        if (off2 == 0 && taps->cols == 3) {
+        if (taps->in_step != taps->ch) {
+            /* dilated rows: the unrolled loops below take taps ch apart */
+            quad_window(taps, in, w, off2, s, acc + 4 * q);
+        } else if (off2 == 0 && taps->cols == 3) {
             quad_window3(taps, in, w, s, acc + 4 * q);
         } else if (taps->cols == 3) {
             quad_window3_off(taps, in, w, off2, s, acc + 4 * q);
@@ -517,7 +523,8 @@ static void one_pixel(const dw_layer *l, const int8_t *in_b, const dw_window *wi
     taps.in_row = dh * l->in_w * l->channels;
     taps.w_row = l->k_w * l->out_c;
     taps.ch = l->out_c;
-    if (dm != 1 || dw != 1) {
+    taps.in_step = dw * l->channels;
+    if (dm != 1) {
         /* rare in models: one channel at a time */
         for (c = 0; c < l->channels; c++) {
             for (m = 0; m < dm; m++) {
@@ -1226,10 +1233,9 @@ __attribute__((noinline)) static void depthwise(const dw_layer *l, int32_t batch
                                                int32_t out_w, int8_t *output)
 {
     const te_conv_params *p = l->params;
-    const int fold = p->depth_multiplier == 1 && p->dilation_w == 1 &&
-                     l->channels <= TE_DSP_DW_MAX_CH;
+    const int fold = p->depth_multiplier == 1 && l->channels <= TE_DSP_DW_MAX_CH;
     const int32_t span_h = (l->k_h - 1) * p->dilation_h, span_w = (l->k_w - 1) * p->dilation_w;
-    const int whole_3x3 = fold && l->k_h == 3 && l->k_w == 3;
+    const int whole_3x3 = fold && p->dilation_w == 1 && l->k_h == 3 && l->k_w == 3;
     int32_t init[fold ? l->channels : 1];
     int32_t batch, oy, ox, c, t;
 
