@@ -326,6 +326,12 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.unlink(tmp)
 
 
+# What load() and the tools that reopen a folder read from its report
+REPORT_KEYS = {"model": str, "inputs": list, "outputs": list, "c_sources": list,
+               "kernels": list, "layers": list, "macs": int, "arena_bytes": int,
+               "weight_bytes": int}
+
+
 def load(out_dir) -> "CompiledModel":
     """Reopen a folder written by compile()."""
     out_dir = Path(out_dir)
@@ -342,12 +348,6 @@ def load(out_dir) -> "CompiledModel":
                             f"wrote (no valid '{missing[0]}'); compile the model into "
                             f"{out_dir} again")
     return CompiledModel(out_dir, report)
-
-
-# What load() and the tools that reopen a folder read from its report
-REPORT_KEYS = {"model": str, "inputs": list, "outputs": list, "c_sources": list,
-               "kernels": list, "layers": list, "macs": int, "arena_bytes": int,
-               "weight_bytes": int}
 
 
 class CompiledModel:
