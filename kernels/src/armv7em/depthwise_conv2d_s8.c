@@ -22,9 +22,9 @@
  * - A border pixel adds the offset to the widened input with SADD16.
  * Dilated rows (dilation_w > 1) take the general quad loop, their input taps
  * dilation_w * C apart. Other depth multipliers, and the channels left over
- * after the quads, take a per-channel loop. Requantization is te_dsp_rq_apply with the
- * per-channel form prepared once per call, or te_dsp_mbqm when that form does
- * not apply (both te_mbqm's result). Consecutive pixels whose 3x3 windows
+ * after the quads, take a per-channel loop. Requantization is te_dsp_rq_apply
+ * with the per-channel form prepared once per call, or te_dsp_mbqm when that
+ * form does not apply (both te_mbqm's result). Consecutive pixels whose 3x3 windows
  * lie inside the image run as one batch (window_run_3x3), each window
  * unrolled, its sums started from the folded per-channel values.
  *
@@ -122,7 +122,7 @@ typedef struct {
  * GCC finds no room for them ("impossible constraints") in some builds that
  * keep a frame pointer in r7 (-fno-omit-frame-pointer with the hard-float
  * ABI at -O1/-Os, or for the Cortex-M55). ch goes in r11, off2 or in_row in
- * r12, where a loop takes them. */
+ * r12 and in_step in lr, where a loop takes them. */
 #define TE_DW_QUAD_REGS                                                      \
     register int32_t a0 __asm__("r0") = start[0];                            \
     register int32_t a1 __asm__("r1") = start[1];                            \
