@@ -524,6 +524,16 @@ static void one_pixel(const dw_layer *l, const int8_t *in_b, const dw_window *wi
     taps.w_row = l->k_w * l->out_c;
     taps.ch = l->out_c;
     taps.in_step = dw * l->channels;
+    if (l->k_w == 1 && taps.cols == 1 && taps.rows > 1) {
+        /* a column of taps (temporal convolutions over one-pixel-wide images):
+         * one row of them, in_row apart in the input and w_row (ch, for
+         * depth multiplier 1) in the weights, which the quad loops run
+         * without a loop over rows */
+        taps.cols = taps.rows;
+        taps.rows = 1;
+        taps.in_step = taps.in_row;
+        taps.w_row = taps.cols * taps.ch;
+    }
     if (dm != 1) {
         /* rare in models: one channel at a time */
         for (c = 0; c < l->channels; c++) {
