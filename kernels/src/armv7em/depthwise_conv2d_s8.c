@@ -216,6 +216,28 @@ static inline void quad_window(const dw_taps *taps, const int8_t *x_p, const int
  * weights at fp + k * ch (k = 0, 1, 2 through the address's shift). */
 #define TE_DW_TAP3(XADDR, FADDR) TE_DW_TAP(XADDR, FADDR, "")
 
+/* A window of one row (a column window turned into a row, one_pixel), offset
+ * folded: no loop over rows, the end of the weights in a register. */
+static inline void quad_row(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
+                            const int32_t *start, int32_t *a)
+{
+    TE_DW_QUAD_REGS;
+    register int32_t ch __asm__("r11") = taps->ch;
+    register int32_t in_step __asm__("r12") = taps->in_step;
+    register const int8_t *f_end __asm__("lr") = f_p + taps->cols * taps->ch;
+    __asm__ volatile(
+        "1:\n\t"
+        TE_DW_TAP3("[%[xp]]", "[%[fp]]")
+        "add %[xp], %[xp], %[instep]\n\t"
+        "add %[fp], %[fp], %[ch]\n\t"
+        "cmp %[fp], %[end]\n\t"
+        "bne 1b\n\t"
+        : TE_DW_QUAD_OUTPUTS
+        : [ch] "r"(ch), [instep] "r"(in_step), [end] "r"(f_end)
+        : "cc", "memory");
+    a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
+}
+
 /* Rows of exactly 3 taps (3x3 kernels), dilation_w 1, offset folded:
  * unrolled, the taps addressed from the row start. */
 static inline void quad_window3(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
@@ -354,6 +376,12 @@ static void quad_window(const dw_taps *taps, const int8_t *x_p, const int8_t *f_
     }
 }
 
+static void quad_row(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
+                     const int32_t *start, int32_t *a)
+{
+    quad_window(taps, x_p, f_p, 0, start, a);
+}
+
 static void quad_window3(const dw_taps *taps, const int8_t *x_p, const int8_t *f_p,
                          const int32_t *start, int32_t *a)
 {
@@ -403,22 +431,28 @@ __attribute__((noinline)) static void quads_dot(const dw_taps *taps, int32_t qua
         }
         return;
     }
-    for (q = 0; q < quads; q++) {
-        const int8_t *in = taps->in + 4 * q, *w = taps->w + 4 * q;
-        const int32_t *s = start != NULL ? start + 4 * q : zeros;
-        if (taps->in_step != taps->ch) {
-            /* dilated rows: the unrolled loops below take taps ch apart */
-            quad_window(taps, in, w, off2, s, acc + 4 * q);
-        } else if (off2 == 0 && taps->cols == 3) {
-            quad_window3(taps, in, w, s, acc + 4 * q);
-        } else if (taps->cols == 3) {
-            quad_window3_off(taps, in, w, off2, s, acc + 4 * q);
-        } else if (taps->cols == 2) {
-            quad_window2_off(taps, in, w, off2, s, acc + 4 * q);
-        } else {
-            quad_window(taps, in, w, off2, s, acc + 4 * q);
-        }
+    /* the loop of one kind of window, chosen once for all the quads */
+#define TE_DW_QUADS(CALL)                                                   \
+    for (q = 0; q < quads; q++) {                                           \
+        const int8_t *in = taps->in + 4 * q, *w = taps->w + 4 * q;          \
+        const int32_t *s = start != NULL ? start + 4 * q : zeros;           \
+        CALL;                                                               \
     }
+    if (off2 == 0 && taps->rows == 1) {
+        TE_DW_QUADS(quad_row(taps, in, w, s, acc + 4 * q))
+    } else if (taps->in_step != taps->ch) {
+        /* dilated rows: the unrolled loops below take taps ch apart */
+        TE_DW_QUADS(quad_window(taps, in, w, off2, s, acc + 4 * q))
+    } else if (off2 == 0 && taps->cols == 3) {
+        TE_DW_QUADS(quad_window3(taps, in, w, s, acc + 4 * q))
+    } else if (taps->cols == 3) {
+        TE_DW_QUADS(quad_window3_off(taps, in, w, off2, s, acc + 4 * q))
+    } else if (taps->cols == 2) {
+        TE_DW_QUADS(quad_window2_off(taps, in, w, off2, s, acc + 4 * q))
+    } else {
+        TE_DW_QUADS(quad_window(taps, in, w, off2, s, acc + 4 * q))
+    }
+#undef TE_DW_QUADS
 }
 
 /* out[k] = te_dsp_out_s8(te_dsp_rq_apply(acc[k], &rq[k]), out_off, -128, 127, 1)
