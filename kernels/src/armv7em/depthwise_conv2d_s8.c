@@ -431,28 +431,30 @@ __attribute__((noinline)) static void quads_dot(const dw_taps *taps, int32_t qua
         }
         return;
     }
-    /* the loop of one kind of window, chosen once for all the quads */
-#define TE_DW_QUADS(CALL)                                                   \
-    for (q = 0; q < quads; q++) {                                           \
-        const int8_t *in = taps->in + 4 * q, *w = taps->w + 4 * q;          \
-        const int32_t *s = start != NULL ? start + 4 * q : zeros;           \
-        CALL;                                                               \
-    }
     if (off2 == 0 && taps->rows == 1) {
-        TE_DW_QUADS(quad_row(taps, in, w, s, acc + 4 * q))
-    } else if (taps->in_step != taps->ch) {
-        /* dilated rows: the unrolled loops below take taps ch apart */
-        TE_DW_QUADS(quad_window(taps, in, w, off2, s, acc + 4 * q))
-    } else if (off2 == 0 && taps->cols == 3) {
-        TE_DW_QUADS(quad_window3(taps, in, w, s, acc + 4 * q))
-    } else if (taps->cols == 3) {
-        TE_DW_QUADS(quad_window3_off(taps, in, w, off2, s, acc + 4 * q))
-    } else if (taps->cols == 2) {
-        TE_DW_QUADS(quad_window2_off(taps, in, w, off2, s, acc + 4 * q))
-    } else {
-        TE_DW_QUADS(quad_window(taps, in, w, off2, s, acc + 4 * q))
+        /* one-row windows (one_pixel's columns turned into rows) */
+        for (q = 0; q < quads; q++) {
+            quad_row(taps, taps->in + 4 * q, taps->w + 4 * q,
+                     start != NULL ? start + 4 * q : zeros, acc + 4 * q);
+        }
+        return;
     }
-#undef TE_DW_QUADS
+    for (q = 0; q < quads; q++) {
+        const int8_t *in = taps->in + 4 * q, *w = taps->w + 4 * q;
+        const int32_t *s = start != NULL ? start + 4 * q : zeros;
+        if (taps->in_step != taps->ch) {
+            /* dilated rows: the unrolled loops below take taps ch apart */
+            quad_window(taps, in, w, off2, s, acc + 4 * q);
+        } else if (off2 == 0 && taps->cols == 3) {
+            quad_window3(taps, in, w, s, acc + 4 * q);
+        } else if (taps->cols == 3) {
+            quad_window3_off(taps, in, w, off2, s, acc + 4 * q);
+        } else if (taps->cols == 2) {
+            quad_window2_off(taps, in, w, off2, s, acc + 4 * q);
+        } else {
+            quad_window(taps, in, w, off2, s, acc + 4 * q);
+        }
+    }
 }
 
 /* out[k] = te_dsp_out_s8(te_dsp_rq_apply(acc[k], &rq[k]), out_off, -128, 127, 1)
