@@ -561,10 +561,10 @@ static void one_pixel(const dw_layer *l, const int8_t *in_b, const dw_window *wi
     taps.ch = l->out_c;
     taps.in_step = dw * l->channels;
     if (l->k_w == 1 && taps.cols == 1 && taps.rows > 1) {
-        /* a column of taps (temporal convolutions over one-pixel-wide images):
-         * one row of them, in_row apart in the input and w_row (ch, for
-         * depth multiplier 1) in the weights, which the quad loops run
-         * without a loop over rows */
+        /* a column of taps (a kh x 1 kernel, as temporal convolutions have):
+         * one row of them, in_row apart in the input and w_row (ch, as k_w
+         * is 1) in the weights, which the quad loops run without a loop over
+         * rows */
         taps.cols = taps.rows;
         taps.rows = 1;
         taps.in_step = taps.in_row;
