@@ -109,7 +109,8 @@ static int8_t in_buf[MAX_IN];
 static int8_t out_ref[MAX_OUT + GUARD];
 static int8_t out_opt[MAX_OUT + GUARD];
 #if TE_DSP_FILTERED
-static int8_t filter_buf[MAX_FILTER];
+/* word-aligned, as the weights tinyedge emits are (LDM reads them) */
+static int8_t filter_buf[MAX_FILTER] __attribute__((aligned(4)));
 static int32_t bias_buf[MAX_CH];
 static int32_t mult_buf[MAX_CH];
 static int8_t shift_buf[MAX_CH];
@@ -568,11 +569,12 @@ static te_fc_params fc_p;
 static te_requant fc_quant;
 static te_dims fc_in, fc_f, fc_out;
 static const int32_t *fc_bias;
+static const int8_t *fc_filter;
 
 static te_status fc_overlap(int use_ref, const int8_t *input, int8_t *output)
 {
     return (use_ref ? ref_te_fully_connected_s8 : te_fully_connected_s8)(
-        &fc_p, &fc_quant, &fc_in, input, &fc_f, filter_buf, fc_bias, &fc_out, output);
+        &fc_p, &fc_quant, &fc_in, input, &fc_f, fc_filter, fc_bias, &fc_out, output);
 }
 
 static void fc_case(int32_t index)
@@ -580,6 +582,7 @@ static void fc_case(int32_t index)
     te_fc_params p;
     te_requant quant;
     te_dims in, f, out;
+    int8_t *filt;
     int32_t bias_null, depth, units, n_out;
     te_status a, b;
     depth = range(0, 2) == 0 ? range(1, 9) : range(10, 300);
@@ -593,21 +596,28 @@ static void fc_case(int32_t index)
     out.n = in.n;
     out.h = out.w = 1;
     out.c = units;
-    if (in.n * depth > MAX_IN || units * depth > MAX_FILTER) {
+    if (in.n * depth > MAX_IN || units * depth + 3 > MAX_FILTER) {
         return;
     }
-    p.input_offset = pick_input_offset();
+    /* both layouts; the interleaved one (what tinyedge emits) mostly aligned,
+     * sometimes not (the C loop instead of LDM), and mostly without an input
+     * offset (folded by tinyedge: the asm loop) */
+    p.filter_layout = range(0, 2) == 0 ? TE_FC_ROWS : TE_FC_QUAD_ROWS;
+    filt = filter_buf + (p.filter_layout == TE_FC_QUAD_ROWS && range(0, 4) == 0
+                         ? range(1, 3) : 0);
+    p.input_offset = p.filter_layout == TE_FC_QUAD_ROWS && range(0, 2) != 0
+                     ? 0 : pick_input_offset();
     pick_activation(&p.activation_min, &p.activation_max, &p.output_offset);
     fill(in_buf, in.n * depth);
-    fill(filter_buf, units * depth);
+    fill(filt, units * depth);
     fill_quant(&quant, units, depth, &bias_null);
     p.filter_offset = quant.count == 1 && range(0, 1) ? pick_input_offset() : 0;
     n_out = in.n * units;
     memset(out_ref, 0x5a, sizeof out_ref);
     memset(out_opt, 0x5a, sizeof out_opt);
-    a = ref_te_fully_connected_s8(&p, &quant, &in, in_buf, &f, filter_buf,
+    a = ref_te_fully_connected_s8(&p, &quant, &in, in_buf, &f, filt,
                                   bias_null ? 0 : bias_buf, &out, out_ref);
-    b = te_fully_connected_s8(&p, &quant, &in, in_buf, &f, filter_buf,
+    b = te_fully_connected_s8(&p, &quant, &in, in_buf, &f, filt,
                               bias_null ? 0 : bias_buf, &out, out_opt);
     compare("fully_connected", index, a, b, n_out);
     count_inside(n_out, p.activation_min, p.activation_max);
@@ -617,6 +627,7 @@ static void fc_case(int32_t index)
     fc_f = f;
     fc_out = out;
     fc_bias = bias_null ? 0 : bias_buf;
+    fc_filter = filt;
     if (overlapped(fc_overlap, rows_limit(in.n, depth, units), in.n * depth, n_out, &a, &b)) {
         compare("fully_connected_overlapped", index, a, b, n_out);
     }
@@ -864,7 +875,8 @@ def _run(cmd, **kwargs):
     return result
 
 
-def build(tmp_path, target: str, kernel: str, seed: int, opt: str = "-O2"):
+def build(tmp_path, target: str, kernel: str, seed: int, opt: str = "-O2",
+          kernel_defines: tuple[str, ...] = ()):
     board = BOARDS[target]
     env = template_environment()
     context = {"version": __version__, "name": "dsp", "board": board.machine, "seed": seed,
@@ -886,7 +898,7 @@ def build(tmp_path, target: str, kernel: str, seed: int, opt: str = "-O2"):
     for source, extra in ((tmp_path / "startup.c", []),
                           (tmp_path / "harness.c",
                            [*defines, f"-DTE_DSP_SEED={seed}u", f"-DTE_DSP_CASES={CASES}"]),
-                          (optimized, []),
+                          (optimized, list(kernel_defines)),
                           (KERNELS_DIR / "src" / "ref" / filename,
                            [f"-D{f}=ref_{f}" for f in (function, *ALSO_DEFINED.get(kernel, ()))])):
         obj = tmp_path / f"{len(objects)}_{source.stem}.o"
@@ -924,6 +936,16 @@ def test_dsp_kernel_matches_reference_on_the_emulator(tmp_path, kernel, target, 
     assert int(done.group(1)) == CASES
     # Most outputs are not clamped, so an arithmetic slip of one would show.
     assert int(done.group(3)) > int(done.group(4)) // 2, done.group(0)
+
+
+def test_fully_connected_rows_without_row_blocks_matches_reference(tmp_path):
+    """A build that leaves out the row blocks (a folder whose layers all take
+    interleaved filters) still reads rows, one unit at a time."""
+    elf = build(tmp_path, "cortex-m4", "fc", 6, kernel_defines=("-DTE_FC_ROW_BLOCKS=0",))
+    console = run(elf, "cortex-m4")
+    done = re.search(r"TE_DSP_DONE (\d+) (\d+) (\d+) (\d+)", console)
+    assert done and done.group(2) == "0", console[-2000:]
+    assert int(done.group(1)) == CASES
 
 
 def test_dsp_kernels_are_the_ones_built_for_cortex_m4_and_m7(shared_models, tmp_path):

@@ -56,6 +56,8 @@ CASES = {
                                {"TE_DW_PIXELS"}),
     "depthwise-3x3-tiny": (lambda rng: tb.depthwise_model(rng, (1, 3, 3, 8)),
                            {"TE_DW_BANDS", "TE_DW_PIXELS"}),
+    # filters interleaved for the DSP kernel (passes/pack_weights.py): no row blocks
+    "fully-connected": (lambda rng: tb.fully_connected_model(rng, (2, 30), 9), set()),
 }
 
 

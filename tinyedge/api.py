@@ -27,6 +27,7 @@ from tinyedge.ir import ALIAS_OPS, DType, Graph, OpKind, schedule_problems
 from tinyedge.ops import registry
 from tinyedge.passes import run_pipeline
 from tinyedge.passes.fold_constants import COMPILE_TIME_ONLY, not_folded_problem
+from tinyedge.passes.pack_weights import pack_weights
 from tinyedge.passes.scratch import attach_scratch
 from tinyedge.planner import MemoryPlan
 from tinyedge.planner.schedule import plan_best_schedule
@@ -255,6 +256,7 @@ def compile(model, out_dir, target: str = "generic", name: str | None = None,  #
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
     graph, plan = plan_best_schedule(import_model(data, name))
+    graph = pack_weights(graph, kernel_dirs)  # after planning: it moves no activation
     layers = lower_graph(graph)
 
     staging = None

@@ -34,7 +34,7 @@ typedef struct {
 } te_conv_params;
 typedef struct {
     int32_t input_offset; int32_t filter_offset; int32_t output_offset;
-    int32_t activation_min; int32_t activation_max;
+    int32_t activation_min; int32_t activation_max; int32_t filter_layout;
 } te_fc_params;
 typedef struct {
     int32_t stride_h; int32_t stride_w; int32_t filter_h; int32_t filter_w;

@@ -28,7 +28,7 @@ typedef struct {
 } te_conv_params;
 typedef struct {
     int32_t input_offset; int32_t filter_offset; int32_t output_offset;
-    int32_t activation_min; int32_t activation_max;
+    int32_t activation_min; int32_t activation_max; int32_t filter_layout;
 } te_fc_params;
 te_status te_fully_connected_s16(const te_fc_params *params, const te_requant *quant,
                                  const te_dims *input_dims, const int16_t *input,
@@ -133,7 +133,8 @@ def dims(n, h, w, c):
     return ffi.new("te_dims *", {"n": n, "h": h, "w": w, "c": c})
 
 
-def fully_connected(x, weights, bias, multiplier, shift, act=(-32768, 32767), **offsets):
+def fully_connected(x, weights, bias, multiplier, shift, act=(-32768, 32767), layout=0,
+                    **offsets):
     ffi, lib = kernels()
     x = np.ascontiguousarray(x, np.int16).reshape(1, -1)
     weights = np.ascontiguousarray(weights, np.int8)
@@ -141,7 +142,8 @@ def fully_connected(x, weights, bias, multiplier, shift, act=(-32768, 32767), **
     out = np.zeros(units, np.int16)
     params = ffi.new("te_fc_params *", {"input_offset": offsets.get("input_offset", 0),
                                         "filter_offset": 0, "output_offset": 0,
-                                        "activation_min": act[0], "activation_max": act[1]})
+                                        "activation_min": act[0], "activation_max": act[1],
+                                        "filter_layout": layout})
     quant = Requant([multiplier], [shift])
     b = None if bias is None else np.ascontiguousarray(bias, np.int64)
     status = lib.te_fully_connected_s16(params, quant.struct, dims(1, 1, 1, depth),
@@ -182,6 +184,8 @@ def test_fully_connected_clamps_and_refuses_offsets():
     assert fully_connected([1000], [[-100]], None, HALF, 0, act=(0, 777))[1].tolist() == [0]
     assert fully_connected([1], [[1]], None, HALF, 0, input_offset=1)[0] == TE_ARG_ERROR
     assert fully_connected([1], [[1]], None, HALF, 8)[0] == TE_ARG_ERROR  # shift > 7
+    # rows only: the compiler interleaves int8 layers' filters, never these
+    assert fully_connected([1] * 4, [[1] * 4] * 4, None, HALF, 0, layout=1)[0] == TE_ARG_ERROR
 
 
 def test_conv2d_window_sums():

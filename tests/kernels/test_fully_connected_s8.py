@@ -6,16 +6,22 @@ import pytest
 from kernel_harness import TE_ARG_ERROR, TE_OK, Requant, dims, kernels, new, ptr
 from kernel_harness import random_clamp, random_multipliers, shift_range_for
 from tinyedge import reference as ref
+from tinyedge.ops import fully_connected
 
 
 def run_fc(x, filt, bias, mult, shift, *, input_offset=0, filter_offset=0, output_offset=0,
-           act=(-128, 127)):
+           act=(-128, 127), quad_rows=False):
+    """The kernel on the [units, depth] weights filt, handed over in rows or, with
+    quad_rows, in the TE_FC_QUAD_ROWS order the compiler emits for DSP targets."""
     ffi, lib = kernels()
     batches, depth = x.shape
     units = filt.shape[0]
     out = np.zeros((batches, units), dtype=np.int8)
     params = new("te_fc_params", input_offset=input_offset, filter_offset=filter_offset,
-                 output_offset=output_offset, activation_min=act[0], activation_max=act[1])
+                 output_offset=output_offset, activation_min=act[0], activation_max=act[1],
+                 filter_layout=fully_connected.QUAD_ROWS if quad_rows else fully_connected.ROWS)
+    if quad_rows:
+        filt = np.ascontiguousarray(fully_connected.quad_rows(filt))
     quant = Requant(mult, shift)
     bias_arr = None if bias is None else np.ascontiguousarray(bias, dtype=np.int32)
     status = lib.te_fully_connected_s8(
@@ -67,6 +73,34 @@ def test_random_against_reference():
         got = run_fc(x, filt, bias, mult, shift, act=act, **kw_args)
         want = ref.fully_connected(x, filt, bias, mult, shift, act_min=act[0], act_max=act[1],
                                    **kw_args)
+        np.testing.assert_array_equal(got, want, err_msg=f"case {case}: {kw_args}")
+
+
+def test_quad_rows_order():
+    # w[u][d] = 10 u + d, 5 units of depth 6: the first four units interleaved by
+    # words (bytes 0-3), then their last two bytes each; unit 4 as a row
+    weights = (10 * np.arange(5)[:, None] + np.arange(6)[None, :]).astype(np.int8)
+    np.testing.assert_array_equal(fully_connected.quad_rows(weights), [
+        0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23, 30, 31, 32, 33,
+        4, 5, 14, 15, 24, 25, 34, 35,
+        40, 41, 42, 43, 44, 45])
+
+
+@pytest.mark.parametrize("units,depth", [(4, 4), (4, 1), (5, 3), (8, 9), (13, 64), (3, 10),
+                                         (17, 130)])
+def test_quad_rows_layout_gives_the_same_outputs(units, depth):
+    rng = np.random.default_rng(units * 1000 + depth)
+    for case in range(6):
+        x = rng.integers(-128, 128, (int(rng.integers(1, 3)), depth), dtype=np.int8)
+        filt = rng.integers(-127, 128, (units, depth), dtype=np.int8)
+        bias = None if case == 0 else rng.integers(-2**20, 2**20, units).astype(np.int32)
+        count = units if case % 2 else 1
+        mult, shift = random_multipliers(rng, count, shift_range_for(case, depth, 90.0 * 90.0))
+        kw_args = dict(input_offset=int(rng.integers(-127, 129)) if case > 2 else 0,
+                       filter_offset=0 if count > 1 else int(rng.integers(-127, 129)),
+                       output_offset=int(rng.integers(-128, 128)))
+        got = run_fc(x, filt, bias, mult, shift, quad_rows=True, **kw_args)
+        want = ref.fully_connected(x, filt, bias, mult, shift, **kw_args)
         np.testing.assert_array_equal(got, want, err_msg=f"case {case}: {kw_args}")
 
 
@@ -122,6 +156,7 @@ def test_null_pointer(name):
     {"set_params": {"activation_min": 5, "activation_max": 4}},
     {"set_params": {"input_offset": 200}},
     {"set_params": {"output_offset": 128}},
+    {"set_params": {"filter_layout": 2}},       # neither TE_FC_ROWS nor TE_FC_QUAD_ROWS
 ])
 def test_inconsistent_arguments(change):
     assert arg_error_call(**change) == TE_ARG_ERROR

@@ -46,7 +46,8 @@ te_status te_depthwise_conv2d_s8(const te_conv_params *params, const te_requant 
 /* FULLY_CONNECTED, int8. With per-channel quant (count > 1) the filter must
  * be symmetric (filter_offset 0).
  * input  {batches, 1, 1, depth}
- * filter {units, 1, 1, depth} (row-major [units, depth])
+ * filter {units, 1, 1, depth}, in params->filter_layout: row-major [units, depth]
+ *        or TE_FC_QUAD_ROWS (te_types.h)
  * bias   [units] or NULL
  * output {batches, 1, 1, units}; quant->count is 1 or units. */
 te_status te_fully_connected_s8(const te_fc_params *params, const te_requant *quant,
@@ -345,7 +346,8 @@ te_status te_softmax_s8_s16(const te_softmax_params *params,
  * output_offset must be 0; activation bounds in [-32768, 32767]), int8
  * symmetric weights, int64 bias. Products accumulate in int64 and are
  * requantized by te_mbqm_s64 (shifts in [-31, 7]); otherwise as the int8
- * kernels of the same name. */
+ * kernels of the same name (te_fully_connected_s16: filter rows only,
+ * TE_FC_ROWS). */
 te_status te_fully_connected_s16(const te_fc_params *params, const te_requant *quant,
                                  const te_dims *input_dims, const int16_t *input,
                                  const te_dims *filter_dims, const int8_t *filter,

@@ -68,6 +68,16 @@ typedef struct {
     int32_t activation_max;
 } te_conv_params;
 
+/* The order of a fully connected filter's bytes (te_fc_params.filter_layout).
+ * TE_FC_ROWS: row-major [units][depth].
+ * TE_FC_QUAD_ROWS: the rows in groups of four, which a DSP kernel reads as one
+ * stream (one LDM a word of all four). Group g (units 4g to 4g + 3) takes the
+ * same 4 * depth bytes as its rows would: for each whole word i < depth / 4,
+ * bytes 4i to 4i + 3 of unit 4g, then of 4g + 1, 4g + 2 and 4g + 3; then the
+ * last depth % 4 bytes of each of the four units in turn. The units past the
+ * last whole group (units % 4) follow as rows. */
+enum { TE_FC_ROWS = 0, TE_FC_QUAD_ROWS = 1 };
+
 /* FULLY_CONNECTED parameters. filter_offset = -filter_zero_point. */
 typedef struct {
     int32_t input_offset;
@@ -75,6 +85,7 @@ typedef struct {
     int32_t output_offset;
     int32_t activation_min;
     int32_t activation_max;
+    int32_t filter_layout; /* TE_FC_ROWS (0) or TE_FC_QUAD_ROWS */
 } te_fc_params;
 
 /* AVERAGE_POOL_2D and MAX_POOL_2D parameters (input and output share their

@@ -30,6 +30,7 @@ te_status te_fully_connected_s16(const te_fc_params *params, const te_requant *q
     if ((quant->count != 1 && quant->count != units) ||
         !te_mbqm_s64_params_ok(quant->multipliers, quant->shifts, quant->count) ||
         params->input_offset != 0 || params->filter_offset != 0 || params->output_offset != 0 ||
+        params->filter_layout != TE_FC_ROWS ||
         params->activation_min < -32768 || params->activation_max > 32767 ||
         params->activation_min > params->activation_max) {
         return TE_ARG_ERROR;
