@@ -652,7 +652,8 @@ static void compare_buffers(const char *what, int32_t index, te_status a, te_sta
 #define LSTM_MAX_INPUT 70
 #define LSTM_MAX_ROWS 12 /* batches x time steps */
 
-static int8_t lstm_weights[8][LSTM_MAX_UNITS * LSTM_MAX_INPUT];
+/* word-aligned, as the weights tinyedge emits are (LDM reads them) */
+static int8_t lstm_weights[8][LSTM_MAX_UNITS * LSTM_MAX_INPUT] __attribute__((aligned(4)));
 static int32_t lstm_bias[8 * LSTM_MAX_UNITS];
 static int8_t lstm_hidden[2][2 * LSTM_MAX_UNITS];
 static int16_t lstm_cell[2][2 * LSTM_MAX_UNITS];
@@ -692,6 +693,7 @@ static void lstm_case(int32_t index)
     p.cell_tanh_multiplier = 3 << range(0, 3);
     p.cell_tanh_shift = 0;
     p.cell_gate_sigmoid = range(0, 4) == 0;
+    p.weight_layout = range(0, 1) ? TE_FC_QUAD_ROWS : TE_FC_ROWS;
     rows = p.batches * p.time_steps;
     for (g = 0; g < 8; g++) {
         fill(lstm_weights[g], p.units * (g < 4 ? p.input_size : p.units));
@@ -938,10 +940,11 @@ def test_dsp_kernel_matches_reference_on_the_emulator(tmp_path, kernel, target, 
     assert int(done.group(3)) > int(done.group(4)) // 2, done.group(0)
 
 
-def test_fully_connected_rows_without_row_blocks_matches_reference(tmp_path):
+@pytest.mark.parametrize("kernel", ["fc", "lstm"])
+def test_rows_without_row_blocks_match_reference(tmp_path, kernel):
     """A build that leaves out the row blocks (a folder whose layers all take
-    interleaved filters) still reads rows, one unit at a time."""
-    elf = build(tmp_path, "cortex-m4", "fc", 6, kernel_defines=("-DTE_FC_ROW_BLOCKS=0",))
+    interleaved matrices) still reads rows, one at a time."""
+    elf = build(tmp_path, "cortex-m4", kernel, 6, kernel_defines=("-DTE_ROW_BLOCKS=0",))
     console = run(elf, "cortex-m4")
     done = re.search(r"TE_DSP_DONE (\d+) (\d+) (\d+) (\d+)", console)
     assert done and done.group(2) == "0", console[-2000:]

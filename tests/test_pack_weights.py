@@ -1,11 +1,13 @@
-"""For targets with DSP kernels, int8 FULLY_CONNECTED filters are emitted with
-their rows interleaved in fours (TE_FC_QUAD_ROWS, tinyedge/passes/pack_weights.py).
-The reference kernel reads that layout too, so the same output folder runs on
-the host: its outputs must stay TFLite Micro's byte for byte."""
+"""For targets with DSP kernels, the weight matrices of int8 FULLY_CONNECTED and
+LSTM layers are emitted with their rows interleaved in fours (TE_FC_QUAD_ROWS,
+tinyedge/passes/pack_weights.py). The reference kernels read that layout too,
+so the same output folder runs on the host: its outputs must stay TFLite
+Micro's byte for byte, and the firmware's the host's."""
 from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -14,16 +16,22 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tflite_builder as tb  # noqa: E402
+from test_firmware import TOOLS  # noqa: E402
+from test_stateful_models import run_stream, sequence  # noqa: E402
 
 import tinyedge  # noqa: E402
+from tinyedge import weight_layout  # noqa: E402
+from tinyedge.api import import_model, lower_graph  # noqa: E402
+from tinyedge.kernel_paths import armv7em_paths  # noqa: E402
+from tinyedge.planner.schedule import plan_best_schedule  # noqa: E402
+from tinyedge.firmware import bench  # noqa: E402
 from tinyedge.frontend.tflite import read_tflite  # noqa: E402
-from tinyedge.ops import fully_connected  # noqa: E402
 from tinyedge.passes.pack_weights import pack_weights  # noqa: E402
 
 
-def _filter_layouts(out_dir: Path) -> list[int]:
+def _layouts(out_dir: Path, field: str = "filter_layout") -> list[int]:
     source = next(p for p in out_dir.glob("*.c") if not p.name.endswith("_weights.c"))
-    return [int(v) for v in re.findall(r"\.filter_layout = (\d+)", source.read_text())]
+    return [int(v) for v in re.findall(rf"\.{field} = (\d+)", source.read_text())]
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -37,7 +45,7 @@ def test_dsp_target_folder_matches_tflm_on_the_host(kwargs, tmp_path):
     built = tb.fully_connected_model(rng, **kwargs)
     compiled = tinyedge.compile(bytes(built), tmp_path / "m4", target="cortex-m4")
     # fewer than four units: nothing to interleave, the rows stay
-    assert _filter_layouts(tmp_path / "m4") == [int(kwargs["units"] >= 4)]
+    assert _layouts(tmp_path / "m4") == [int(kwargs["units"] >= 4)]
     for xs in tb.extreme_and_random_inputs(compiled, rng):
         ours = compiled.run(*xs)
         theirs = tb.run_tflm(built, xs)
@@ -49,12 +57,12 @@ def test_targets_without_dsp_kernels_keep_rows(tmp_path):
     built = tb.fully_connected_model(np.random.default_rng(22), (1, 16), 8)
     for target in ("generic", "cortex-m0plus", "cortex-m3"):
         tinyedge.compile(bytes(built), tmp_path / target, target=target)
-        assert _filter_layouts(tmp_path / target) == [0], target
+        assert _layouts(tmp_path / target) == [0], target
     graph = read_tflite(bytes(built), "m")
     assert pack_weights(graph, ()) is graph
 
 
-def test_pass_interleaves_the_filter_once_per_tensor():
+def test_pass_interleaves_each_matrix_once():
     built = tb.fully_connected_model(np.random.default_rng(23), (1, 24), 6)
     graph = read_tflite(bytes(built), "m")
     node = graph.nodes[0]
@@ -62,12 +70,38 @@ def test_pass_interleaves_the_filter_once_per_tensor():
     twice = dataclasses.replace(graph, nodes=[node, dataclasses.replace(node)])
     packed = pack_weights(twice, ("armv7em",))
     first, second = packed.nodes
-    assert first.inputs[1] is second.inputs[1]
-    assert first.options["filter_layout"] == second.options["filter_layout"] == 1
-    filter_ = first.inputs[1]
-    assert filter_.shape == node.inputs[1].shape and filter_.name.endswith("_quad_rows")
-    np.testing.assert_array_equal(filter_.data.reshape(-1),
-                                  fully_connected.quad_rows(node.inputs[1].data))
-    assert node.inputs[1].data is not filter_.data  # the graph it was given is unchanged
-    assert "filter_layout" not in node.options
-    assert pack_weights(packed, ("armv7em",)).nodes[0].inputs[1] is filter_  # once only
+    copy = weight_layout.kernel_input(first, 1)
+    assert copy is weight_layout.kernel_input(second, 1)
+    assert weight_layout.layout(first) == weight_layout.layout(second) == weight_layout.QUAD_ROWS
+    assert copy.shape == node.inputs[1].shape and copy.name.endswith("_quad_rows")
+    np.testing.assert_array_equal(copy.data.reshape(-1),
+                                  weight_layout.quad_rows(node.inputs[1].data))
+    # the inputs keep their rows (the bias folding and checks read them), and the
+    # graph it was given is unchanged
+    assert first.inputs[1] is node.inputs[1] and "weight_layout" not in node.options
+    assert weight_layout.kernel_input(node, 1) is node.inputs[1]
+    assert pack_weights(packed, ("armv7em",)) is packed  # once only
+
+
+@pytest.mark.parametrize("name", ["mnist_lstm_int8", "micro_speech_lstm"])
+def test_lstm_matrices_interleaved_match_tflm_and_firmware(name, shared_models, tmp_path):
+    data = (shared_models / "tflm" / f"{name}.tflite").read_bytes()
+    golden = np.load(shared_models / "goldens" / "tflm" / f"{name}.npz")
+    model = tinyedge.compile(data, tmp_path / name, target="cortex-m4", name=name)
+    assert _layouts(tmp_path / name, "weight_layout") == [1]
+    run_stream(model, data, sequence(model, golden, 2, 5))
+    if all(shutil.which(t) for t in TOOLS):
+        assert bench(model, "cortex-m4", seed=2)["outputs_match_host"]
+
+
+@pytest.mark.parametrize("name", ["mnist_lstm_int8", "ad01_int8"])
+def test_row_blocks_are_kept_only_for_matrices_left_in_rows(name, shared_models):
+    """TE_ROW_BLOCKS (te_paths.h): a folder for a DSP target leaves the rows'
+    four-at-a-time loops out, as its layers read interleaved matrices."""
+    folder = "tflm" if "lstm" in name else "mlperf_tiny"
+    data = (shared_models / folder / f"{name}.tflite").read_bytes()
+    graph, _ = plan_best_schedule(import_model(data, "m"))
+    in_rows = armv7em_paths([layer.call for layer in lower_graph(graph)])
+    packed = armv7em_paths([layer.call for layer in
+                            lower_graph(pack_weights(graph, ("armv7em",)))])
+    assert in_rows["TE_ROW_BLOCKS"] == 1 and packed["TE_ROW_BLOCKS"] == 0

@@ -26,7 +26,7 @@ DW_PLANE_BYTES = 2048  # TE_DSP_DW_PLANE_BYTES
 DW_PLANE_MIN_PIXELS = 12  # TE_DSP_DW_PLANE_MIN_PIXELS
 
 ARMV7EM_PATHS = ("TE_CONV_COLUMNS", "TE_CONV_NARROW", "TE_CONV_LONG", "TE_CONV_IN_PLACE",
-                 "TE_DW_BANDS", "TE_DW_STRIDE2", "TE_DW_PIXELS", "TE_FC_ROW_BLOCKS")
+                 "TE_DW_BANDS", "TE_DW_STRIDE2", "TE_DW_PIXELS", "TE_ROW_BLOCKS")
 
 # Where a tensor argument lies in the arena, or None (a weight, a state)
 OffsetOf = Callable[[Tensor], Optional[int]]
@@ -165,7 +165,11 @@ def armv7em_paths(calls: list[KernelCall], offset_of: OffsetOf | None = None) ->
         elif call.function == "te_fully_connected_s8":
             p, filter_dims = _struct(call, 0), _struct(call, 4)
             if p["filter_layout"] == 0 and filter_dims["n"] >= 4:  # TE_FC_ROWS
-                on["TE_FC_ROW_BLOCKS"] = 1
+                on["TE_ROW_BLOCKS"] = 1
+        elif call.function == "te_lstm_s8_s16":
+            p = _struct(call, 0)
+            if p["weight_layout"] == 0 and p["units"] >= 4:
+                on["TE_ROW_BLOCKS"] = 1
     return on
 
 

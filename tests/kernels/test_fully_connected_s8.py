@@ -6,7 +6,7 @@ import pytest
 from kernel_harness import TE_ARG_ERROR, TE_OK, Requant, dims, kernels, new, ptr
 from kernel_harness import random_clamp, random_multipliers, shift_range_for
 from tinyedge import reference as ref
-from tinyedge.ops import fully_connected
+from tinyedge import weight_layout
 
 
 def run_fc(x, filt, bias, mult, shift, *, input_offset=0, filter_offset=0, output_offset=0,
@@ -19,9 +19,9 @@ def run_fc(x, filt, bias, mult, shift, *, input_offset=0, filter_offset=0, outpu
     out = np.zeros((batches, units), dtype=np.int8)
     params = new("te_fc_params", input_offset=input_offset, filter_offset=filter_offset,
                  output_offset=output_offset, activation_min=act[0], activation_max=act[1],
-                 filter_layout=fully_connected.QUAD_ROWS if quad_rows else fully_connected.ROWS)
+                 filter_layout=weight_layout.QUAD_ROWS if quad_rows else weight_layout.ROWS)
     if quad_rows:
-        filt = np.ascontiguousarray(fully_connected.quad_rows(filt))
+        filt = np.ascontiguousarray(weight_layout.quad_rows(filt))
     quant = Requant(mult, shift)
     bias_arr = None if bias is None else np.ascontiguousarray(bias, dtype=np.int32)
     status = lib.te_fully_connected_s8(
@@ -80,7 +80,7 @@ def test_quad_rows_order():
     # w[u][d] = 10 u + d, 5 units of depth 6: the first four units interleaved by
     # words (bytes 0-3), then their last two bytes each; unit 4 as a row
     weights = (10 * np.arange(5)[:, None] + np.arange(6)[None, :]).astype(np.int8)
-    np.testing.assert_array_equal(fully_connected.quad_rows(weights), [
+    np.testing.assert_array_equal(weight_layout.quad_rows(weights), [
         0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23, 30, 31, 32, 33,
         4, 5, 14, 15, 24, 25, 34, 35,
         40, 41, 42, 43, 44, 45])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from kernel_harness import INCLUDE_DIR, KERNEL_SOURCES, TE_ARG_ERROR, TE_OK
-from tinyedge import quant
+from tinyedge import quant, weight_layout
 from tinyedge import reference as ref
 from tinyedge.host import build_library, load_library
 
@@ -34,6 +34,7 @@ typedef struct {
     int32_t cell_clip; int32_t cell_tanh_multiplier; int32_t cell_tanh_shift;
     int32_t cell_gate_sigmoid;
     const int32_t *bias;
+    int32_t weight_layout;
 } te_lstm_params;
 te_status te_svdf_s8_s16(const te_svdf_params *params, const int8_t *input,
                          const int8_t *weights_feature, const int16_t *weights_time,
@@ -206,8 +207,10 @@ def test_lstm_random_sequences_match_reference(seed):
         "input_cell_multiplier": ic[0], "input_cell_shift": ic[1],
         "hidden_multiplier": hm[0], "hidden_shift": hm[1], "cell_clip": clip,
         "cell_tanh_multiplier": tanh[0], "cell_tanh_shift": tanh[1],
-        "cell_gate_sigmoid": int(sigmoid_cell), "bias": cptr(bias, "int32_t")})
-    keep = [np.ascontiguousarray(w) for w in weights]
+        "cell_gate_sigmoid": int(sigmoid_cell), "bias": cptr(bias, "int32_t"),
+        "weight_layout": seed % 2})
+    # odd seeds: the matrices interleaved as the compiler emits them for DSP targets
+    keep = [np.ascontiguousarray(weight_layout.quad_rows(w) if seed % 2 else w) for w in weights]
     wptrs = ffi.new("const int8_t *[8]", [cptr(w, "int8_t") for w in keep])
     hidden = np.full((batches, units), h_zp, dtype=np.int8)
     cell = np.zeros((batches, units), dtype=np.int16)

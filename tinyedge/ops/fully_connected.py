@@ -1,9 +1,7 @@
 """FULLY_CONNECTED: int8 matrix-vector products, per-tensor or per-channel weights."""
 from __future__ import annotations
 
-import numpy as np
-
-from tinyedge import quant
+from tinyedge import quant, weight_layout
 from tinyedge.ir import Node
 from tinyedge.ops import CStruct, KernelCall, NullArg, StructArg, TensorArg, activation_bounds, \
     check_activation, check_activations, dims_struct, is_16x8, require, requant_constants, \
@@ -20,9 +18,6 @@ SUPPORT = (
 
 # The bias may be absent (index -1 in the model).
 OPTIONAL_INPUTS = frozenset({2})
-
-# te_fc_params.filter_layout (kernels/include/tinyedge/te_types.h)
-ROWS, QUAD_ROWS = 0, 1
 
 
 def check(node: Node) -> list[str]:
@@ -57,22 +52,6 @@ def input_offset(node: Node) -> int:
     return 0 if node.options.get("input_offset_folded") else -node.inputs[0].quant.zero_point
 
 
-def quad_rows(weights: np.ndarray) -> np.ndarray:
-    """The [units, depth] weights in the TE_FC_QUAD_ROWS order, flat: each group of
-    four rows as its whole words side by side (word i of the four rows, then word
-    i + 1 ...), then each row's last depth % 4 bytes; the units % 4 last rows as
-    they are."""
-    units, depth = weights.shape
-    groups, whole = units // 4, depth & ~3
-    if groups == 0:
-        return weights.reshape(-1).copy()
-    quads = weights[:4 * groups].reshape(groups, 4, depth)
-    words = quads[:, :, :whole].reshape(groups, 4, whole // 4, 4).transpose(0, 2, 1, 3)
-    packed = np.concatenate([words.reshape(groups, -1), quads[:, :, whole:].reshape(groups, -1)],
-                            axis=1)
-    return np.concatenate([packed.reshape(-1), weights[4 * groups:].reshape(-1)])
-
-
 def takes_quad_rows(node: Node) -> bool:
     """Whether the int8 kernel can read this layer's filter as TE_FC_QUAD_ROWS:
     a valid int8 layer of at least one group of four units."""
@@ -94,7 +73,7 @@ def lower(node: Node, prefix: str) -> KernelCall:
         ("input_offset", input_offset(node)), ("filter_offset", -f_q.zero_point),
         ("output_offset", out_q.zero_point),
         ("activation_min", act_min), ("activation_max", act_max),
-        ("filter_layout", node.options.get("filter_layout", ROWS))])
+        ("filter_layout", weight_layout.layout(node))])
     requant = requant_constants(prefix, multipliers, shifts)
     in_dims = dims_struct(f"{prefix}_input_dims", (batches, 1, 1, depth))
     filter_dims = dims_struct(f"{prefix}_filter_dims", (units, 1, 1, depth))
@@ -103,7 +82,8 @@ def lower(node: Node, prefix: str) -> KernelCall:
     return KernelCall(
         function="te_fully_connected_s16" if is_16x8(node) else "te_fully_connected_s8",
         args=[StructArg(params), StructArg(requant[-1]),
-              StructArg(in_dims), TensorArg(input_), StructArg(filter_dims), TensorArg(filter_),
+              StructArg(in_dims), TensorArg(input_), StructArg(filter_dims),
+              TensorArg(weight_layout.kernel_input(node, 1)),
               TensorArg(bias) if bias is not None else NullArg(),
               StructArg(out_dims), TensorArg(output)],
         constants=[params] + requant + [in_dims, filter_dims, out_dims],

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from tinyedge import quant
+from tinyedge import quant, weight_layout
 from tinyedge.ir import DType, Node, Tensor
 from tinyedge.ops import CArray, CName, CStruct, KernelCall, StructArg, TensorArg, \
     TensorListArg, check_int8_activations, require, shape_text
@@ -211,8 +211,8 @@ def lower(node: Node, prefix: str) -> KernelCall:
         ("cell_clip", quantized_cell_clip(o.get("cell_clip", 0.0), cell.quant.scale)),
         ("cell_tanh_multiplier", tanh_m), ("cell_tanh_shift", tanh_s),
         ("cell_gate_sigmoid", int(o.get("activation") == "SIGMOID")),
-        ("bias", CName(bias.name))])
-    weights = tuple(node.inputs[i] for i in INPUT_WEIGHTS + RECURRENT_WEIGHTS)
+        ("bias", CName(bias.name)), ("weight_layout", weight_layout.layout(node))])
+    weights = tuple(weight_layout.kernel_input(node, i) for i in INPUT_WEIGHTS + RECURRENT_WEIGHTS)
     return KernelCall(
         function="te_lstm_s8_s16",
         args=[StructArg(params), TensorArg(scratch), TensorArg(x), TensorListArg(weights),

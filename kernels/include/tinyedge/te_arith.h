@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include "tinyedge/te_types.h"
+
 static inline int32_t te_min_s32(int32_t a, int32_t b) { return a < b ? a : b; }
 static inline int32_t te_max_s32(int32_t a, int32_t b) { return a > b ? a : b; }
 
@@ -326,6 +328,50 @@ static inline int te_mbqm_s64_params_ok(const int32_t *multipliers, const int8_t
         }
     }
     return 1;
+}
+
+/* sum over k < n of (w[k] + w_off) * (x[k] + x_off), modulo 2^32 as TFLite's
+ * int32 accumulator wraps. Out of line: in a caller's loop the Cortex-M0+'s
+ * eight low registers would not hold this loop's operands. */
+static TE_NOINLINE TE_MAYBE_UNUSED uint32_t te_dot_run(const int8_t *w, const int8_t *x,
+                                                       int32_t n, int32_t w_off, int32_t x_off)
+{
+    uint32_t acc = 0;
+    int32_t k;
+    for (k = 0; k < n; k++) {
+        acc += (uint32_t)(((int32_t)w[k] + w_off) * ((int32_t)x[k] + x_off));
+    }
+    return acc;
+}
+
+/* te_dot_run over row r < (rows & ~3) of a TE_FC_QUAD_ROWS matrix m
+ * (te_types.h): a run of 4 per whole word (16 bytes apart), then the row's
+ * last depth % 4 bytes. Out of line, so that the rows' loop keeps its
+ * registers (Cortex-M0+). */
+static TE_NOINLINE TE_MAYBE_UNUSED uint32_t te_quad_row_dot(const int8_t *m, int32_t depth,
+                                                            int32_t r, const int8_t *x,
+                                                            int32_t w_off, int32_t x_off)
+{
+    const int8_t *const group = m + 4 * depth * (r / 4);
+    const int32_t whole = depth & ~3;
+    uint32_t acc = 0;
+    int32_t i;
+    for (i = 0; i < whole; i += 4) {
+        acc += te_dot_run(group + 4 * i + 4 * (r % 4), x + i, 4, w_off, x_off);
+    }
+    return acc + te_dot_run(group + 4 * whole + (depth - whole) * (r % 4), x + whole,
+                            depth - whole, w_off, x_off);
+}
+
+/* te_dot_run over row r of the [rows][depth] matrix m stored in `layout` */
+static inline uint32_t te_matrix_row_dot(const int8_t *m, int32_t layout, int32_t rows,
+                                         int32_t depth, int32_t r, const int8_t *x,
+                                         int32_t w_off, int32_t x_off)
+{
+    if (layout == TE_FC_ROWS || r >= (rows & ~3)) {
+        return te_dot_run(m + r * depth, x, depth, w_off, x_off);
+    }
+    return te_quad_row_dot(m, depth, r, x, w_off, x_off);
 }
 
 #endif /* TINYEDGE_TE_ARITH_H */

@@ -15,9 +15,12 @@
 #if defined(__GNUC__)
 #define TE_ALIGNED(n) __attribute__((aligned(n)))
 #define TE_NOINLINE __attribute__((noinline))
+/* a header's static function that a file including it may not call */
+#define TE_MAYBE_UNUSED __attribute__((unused))
 #else
 #define TE_ALIGNED(n)
 #define TE_NOINLINE
+#define TE_MAYBE_UNUSED
 #endif
 
 /* Largest rank an elementwise (broadcasting) kernel accepts. */
@@ -68,14 +71,16 @@ typedef struct {
     int32_t activation_max;
 } te_conv_params;
 
-/* The order of a fully connected filter's bytes (te_fc_params.filter_layout).
- * TE_FC_ROWS: row-major [units][depth].
+/* The order of a weight matrix's bytes, [rows][depth]: a fully connected
+ * filter (te_fc_params.filter_layout, rows = units) or an LSTM gate's matrix
+ * (te_lstm_params.weight_layout).
+ * TE_FC_ROWS: row-major.
  * TE_FC_QUAD_ROWS: the rows in groups of four, which a DSP kernel reads as one
- * stream (one LDM a word of all four). Group g (units 4g to 4g + 3) takes the
+ * stream (one LDM a word of all four). Group g (rows 4g to 4g + 3) takes the
  * same 4 * depth bytes as its rows would: for each whole word i < depth / 4,
- * bytes 4i to 4i + 3 of unit 4g, then of 4g + 1, 4g + 2 and 4g + 3; then the
- * last depth % 4 bytes of each of the four units in turn. The units past the
- * last whole group (units % 4) follow as rows. */
+ * bytes 4i to 4i + 3 of row 4g, then of 4g + 1, 4g + 2 and 4g + 3; then the
+ * last depth % 4 bytes of each of the four rows in turn. The rows past the
+ * last whole group (rows % 4) follow as rows. */
 enum { TE_FC_ROWS = 0, TE_FC_QUAD_ROWS = 1 };
 
 /* FULLY_CONNECTED parameters. filter_offset = -filter_zero_point. */
@@ -403,6 +408,7 @@ typedef struct {
     int32_t cell_tanh_shift;
     int32_t cell_gate_sigmoid;      /* 0: tanh cell gate, 1: sigmoid */
     const int32_t *bias;            /* 8 x units, see te_lstm_s8_s16 */
+    int32_t weight_layout;          /* of all 8 matrices: TE_FC_ROWS (0) or TE_FC_QUAD_ROWS */
 } te_lstm_params;
 
 #endif /* TINYEDGE_TE_TYPES_H */

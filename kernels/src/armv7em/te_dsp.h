@@ -411,6 +411,90 @@ static inline void te_dsp_dot_4_full_rows(const int8_t *v, const int8_t *w, int3
     }
 }
 
+/* acc[u] += sum over d < depth of w_u[d] * (in[d] + off) for the four rows u
+ * of one group of a TE_FC_QUAD_ROWS matrix at w (te_types.h): the whole
+ * words, then the depth % 4 bytes of each row after them. With no offset (the
+ * compiler folds it into the bias, of fully connected and LSTM layers alike)
+ * and w 4-byte aligned, as LDM needs, one asm loop of 19 instructions a word;
+ * GCC spills its C version. */
+static inline void te_dsp_dot_quad_rows(const int8_t *in, const int8_t *w, int32_t depth,
+                                        int32_t off, int32_t *acc)
+{
+    const int32_t words = depth >> 2, rest = depth & 3;
+    const int8_t *const tail = w + 16 * words;
+    int32_t u, i;
+#if TE_DSP_ASM
+    if (off == 0 && ((uintptr_t)w & 3) == 0 && words > 0) {
+        const int8_t *const in_end = in + 4 * words;
+        /* r7 left out (a frame pointer); f0-f3 ascending, as LDM fills them */
+        register int32_t a0 __asm__("r0") = acc[0];
+        register int32_t a1 __asm__("r1") = acc[1];
+        register int32_t a2 __asm__("r2") = acc[2];
+        register int32_t a3 __asm__("r3") = acc[3];
+        register const int8_t *in_r __asm__("r4") = in;
+        register const int8_t *w_r __asm__("r5") = w;
+        register int32_t x __asm__("r6");
+        register int32_t xo __asm__("r8");
+        register int32_t f0 __asm__("r9");
+        register int32_t f1 __asm__("r10");
+        register int32_t f2 __asm__("r11");
+        register int32_t f3 __asm__("r12");
+        register int32_t t __asm__("lr");
+#define TE_FC_QUAD_UNIT(F, A)                        \
+        "sxtb16 %[t], %[" F "], ror #8\n\t"          \
+        "sxtb16 %[" F "], %[" F "]\n\t"              \
+        "smlad %[" A "], %[x], %[" F "], %[" A "]\n\t" \
+        "smlad %[" A "], %[xo], %[t], %[" A "]\n\t"
+#define TE_FC_QUAD_WORD                              \
+        "ldr %[x], [%[in]], #4\n\t"                  \
+        "ldm %[w]!, {%[f0], %[f1], %[f2], %[f3]}\n\t" \
+        "sxtb16 %[xo], %[x], ror #8\n\t"             \
+        "sxtb16 %[x], %[x]\n\t"                      \
+        TE_FC_QUAD_UNIT("f0", "a0")                  \
+        TE_FC_QUAD_UNIT("f1", "a1")                  \
+        TE_FC_QUAD_UNIT("f2", "a2")                  \
+        TE_FC_QUAD_UNIT("f3", "a3")
+        /* two words per iteration, an odd count entering at the second */
+        __asm__ volatile(
+            "ldr %[t], %[end]\n\t"
+            "sub %[x], %[t], %[in]\n\t"
+            "lsls %[x], %[x], #29\n\t"
+            "bne 2f\n\t"
+            "1:\n\t"
+            TE_FC_QUAD_WORD
+            "2:\n\t"
+            TE_FC_QUAD_WORD
+            "ldr %[t], %[end]\n\t"
+            "cmp %[in], %[t]\n\t"
+            "bne 1b\n\t"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+              [in] "+r"(in_r), [w] "+r"(w_r), [x] "=&r"(x), [xo] "=&r"(xo),
+              [f0] "=&r"(f0), [f1] "=&r"(f1), [f2] "=&r"(f2), [f3] "=&r"(f3), [t] "=&r"(t)
+            : [end] "m"(in_end)
+            : "cc", "memory");
+#undef TE_FC_QUAD_WORD
+#undef TE_FC_QUAD_UNIT
+        acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+        in = in_end;
+    } else
+#endif
+    {
+        const int32_t off2 = te_dsp_dup16(off);
+        for (i = 0; i < words; i++, in += 4) {
+            const int32_t x = te_dsp_ld4(in);
+            const int32_t xe = __sadd16(__sxtb16(x), off2);
+            const int32_t xo = __sadd16(te_dsp_sxtb16_ror8(x), off2);
+            for (u = 0; u < 4; u++) {
+                const int32_t f = te_dsp_ld4(w + 16 * i + 4 * u);
+                acc[u] = __smlad(xo, te_dsp_sxtb16_ror8(f), __smlad(xe, __sxtb16(f), acc[u]));
+            }
+        }
+    }
+    for (u = 0; u < 4 && rest > 0; u++) {
+        acc[u] = te_dsp_dot_row(in, tail + u * rest, rest, off, acc[u]);
+    }
+}
+
 /* Stops GCC from turning a copy or fill loop into a memcpy, memmove or memset
  * call (-ftree-loop-distribute-patterns), which costs more than these short
  * runs or, for overlapping moves, falls back to bytes. */

@@ -38,10 +38,11 @@
 #ifndef TE_DW_PIXELS
 #define TE_DW_PIXELS 1
 #endif
-/* fully_connected_s8.c: filters in rows (TE_FC_ROWS), four units at a time;
- * left out, such layers take one unit at a time (tinyedge emits TE_FC_QUAD_ROWS) */
-#ifndef TE_FC_ROW_BLOCKS
-#define TE_FC_ROW_BLOCKS 1
+/* fully_connected_s8.c, lstm_s8_s16.c: weight matrices in rows (TE_FC_ROWS),
+ * four rows at a time; left out, such layers take one row at a time (tinyedge
+ * emits TE_FC_QUAD_ROWS for these kernels) */
+#ifndef TE_ROW_BLOCKS
+#define TE_ROW_BLOCKS 1
 #endif
 
 #endif /* TINYEDGE_TE_PATHS_H */

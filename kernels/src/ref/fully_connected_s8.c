@@ -3,27 +3,13 @@
 
 #include <stddef.h>
 
-/* The index of weight d of unit u in a filter of the given layout (te_types.h) */
-static int32_t weight_index(int32_t layout, int32_t units, int32_t depth, int32_t u, int32_t d)
-{
-    const int32_t whole = depth & ~3; /* bytes of the rows' whole words */
-    if (layout == TE_FC_ROWS || u >= (units & ~3)) {
-        return u * depth + d;
-    }
-    /* group u / 4 starts at 4 * depth * (u / 4); u % 4 is the unit within it */
-    if (d < whole) {
-        return 4 * depth * (u / 4) + 4 * (d & ~3) + 4 * (u % 4) + (d & 3);
-    }
-    return 4 * depth * (u / 4) + 4 * whole + (depth - whole) * (u % 4) + (d - whole);
-}
-
 te_status te_fully_connected_s8(const te_fc_params *params, const te_requant *quant,
                                 const te_dims *input_dims, const int8_t *input,
                                 const te_dims *filter_dims, const int8_t *filter,
                                 const int32_t *bias,
                                 const te_dims *output_dims, int8_t *output)
 {
-    int32_t batches, units, depth, b, u, d;
+    int32_t batches, units, depth, b, u;
 
     if (params == NULL || quant == NULL || input_dims == NULL || input == NULL ||
         filter_dims == NULL || filter == NULL || output_dims == NULL || output == NULL ||
@@ -60,13 +46,10 @@ te_status te_fully_connected_s8(const te_fc_params *params, const te_requant *qu
         for (u = 0; u < units; u++) {
             const int32_t q = quant->count == 1 ? 0 : u;
             /* Unsigned: wraps like TFLite's int32 accumulator, without UB. */
-            uint32_t acc = 0;
+            uint32_t acc = te_matrix_row_dot(filter, params->filter_layout, units, depth, u,
+                                             in_row, params->filter_offset,
+                                             params->input_offset);
             int32_t result;
-            for (d = 0; d < depth; d++) {
-                const int8_t w = filter[weight_index(params->filter_layout, units, depth, u, d)];
-                acc += (uint32_t)(((int32_t)w + params->filter_offset)
-                                  * ((int32_t)in_row[d] + params->input_offset));
-            }
             if (bias != NULL) {
                 acc += (uint32_t)bias[u];
             }

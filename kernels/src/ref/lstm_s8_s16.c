@@ -48,6 +48,19 @@ static int32_t row_product(const int8_t *w, const int8_t *x, int32_t n, int32_t 
     return rescale16(te_wrap_s32(acc), multiplier, shift);
 }
 
+/* row_product of row j of the matrix m of `rows` rows of n weights, stored
+ * in `layout` (te_types.h) */
+static inline int32_t matrix_row_product(const int8_t *m, int32_t layout, int32_t rows, int32_t j,
+                                  const int8_t *x, int32_t n, int32_t bias,
+                                  int32_t multiplier, int32_t shift)
+{
+    if (layout == TE_FC_QUAD_ROWS && j < (rows & ~3)) {
+        const uint32_t acc = (uint32_t)bias + te_quad_row_dot(m, n, j, x, 0, 0);
+        return rescale16(te_wrap_s32(acc), multiplier, shift);
+    }
+    return row_product(m + (size_t)j * (size_t)n, x, n, bias, multiplier, shift);
+}
+
 /* TFLite's MulElementwise of two int16 values (zero offsets). */
 static int32_t mul16(int32_t a, int32_t b, int32_t multiplier, int32_t shift)
 {
@@ -65,13 +78,13 @@ static void gate_sums(const te_lstm_params *p, int g, const int8_t *x, const int
     int32_t j;
     for (j = 0; j < p->units; j++) {
         const int32_t from_input =
-            row_product(weights[g] + (size_t)j * (size_t)p->input_size, x, p->input_size,
-                        bias[(size_t)g * (size_t)p->units + (size_t)j],
-                        p->input_multiplier[g], p->input_shift[g]);
+            matrix_row_product(weights[g], p->weight_layout, p->units, j, x, p->input_size,
+                               bias[(size_t)g * (size_t)p->units + (size_t)j],
+                               p->input_multiplier[g], p->input_shift[g]);
         const int32_t from_hidden =
-            row_product(weights[4 + g] + (size_t)j * (size_t)p->units, h, p->units,
-                        bias[(size_t)(4 + g) * (size_t)p->units + (size_t)j],
-                        p->recurrent_multiplier[g], p->recurrent_shift[g]);
+            matrix_row_product(weights[4 + g], p->weight_layout, p->units, j, h, p->units,
+                               bias[(size_t)(4 + g) * (size_t)p->units + (size_t)j],
+                               p->recurrent_multiplier[g], p->recurrent_shift[g]);
         sums[j] = (int16_t)sat16(from_input + from_hidden);
     }
 }
@@ -96,6 +109,9 @@ static int params_ok(const te_lstm_params *p)
     int g;
     if (p->batches < 1 || p->time_steps < 1 || p->input_size < 1 || p->units < 1 ||
         p->input_size > 65536 || p->units > 65536 ||
+        /* a matrix's weight index stays an int32_t (te_weight_index) */
+        (int64_t)p->units * (p->input_size > p->units ? p->input_size : p->units) > INT32_MAX ||
+        (p->weight_layout != TE_FC_ROWS && p->weight_layout != TE_FC_QUAD_ROWS) ||
         (int64_t)p->batches * p->time_steps * p->input_size > INT32_MAX ||
         (int64_t)p->batches * p->time_steps * p->units > INT32_MAX ||
         p->hidden_zero_point < -128 || p->hidden_zero_point > 127 ||
