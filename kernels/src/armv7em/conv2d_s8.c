@@ -519,19 +519,37 @@ __attribute__((noinline)) static void block_outputs(const block_job *job, const 
  * offset added (off2: in both halfwords); widen_run writes the groups one
  * after the other. */
 #if TE_DSP_ASM
+/* One group: A and E scratch */
+#define TE_DSP_WIDEN_GROUP(A, E)                                             \
+        "sxtb16 %[" E "], %[" A "]\n\t"                                      \
+        "sxtb16 %[" A "], %[" A "], ror #8\n\t"                              \
+        "sadd16 %[" E "], %[" E "], %[off2]\n\t"                             \
+        "sadd16 %[" A "], %[" A "], %[off2]\n\t"
+/* Two groups per iteration, their loads back to back (the second pipelines
+ * behind the first); an odd n takes one group first (carry of the LSRS,
+ * whose zero flag then ends an n of 1). */
 #define TE_DSP_WIDEN_LOOP(STEP)                                              \
-    int32_t a, e;                                                            \
+    int32_t a, e, b, f;                                                      \
     __asm__ volatile(                                                        \
+        "lsrs %[n], %[n], #1\n\t"                                            \
+        "bcc 2f\n\t"                                                         \
+        "ldr %[a], [%[src]], #4\n\t"                                         \
+        TE_DSP_WIDEN_GROUP("a", "e")                                         \
+        "strd %[e], %[a], [%[d]], #" STEP "\n\t"                             \
+        "2:\n\t"                                                             \
+        "beq 3f\n\t"                                                         \
         "1:\n\t"                                                             \
         "ldr %[a], [%[src]], #4\n\t"                                         \
-        "sxtb16 %[e], %[a]\n\t"                                              \
-        "sxtb16 %[a], %[a], ror #8\n\t"                                      \
-        "sadd16 %[e], %[e], %[off2]\n\t"                                     \
-        "sadd16 %[a], %[a], %[off2]\n\t"                                     \
+        "ldr %[b], [%[src]], #4\n\t"                                         \
+        TE_DSP_WIDEN_GROUP("a", "e")                                         \
+        TE_DSP_WIDEN_GROUP("b", "f")                                         \
         "strd %[e], %[a], [%[d]], #" STEP "\n\t"                             \
+        "strd %[f], %[b], [%[d]], #" STEP "\n\t"                             \
         "subs %[n], %[n], #1\n\t"                                            \
         "bne 1b\n\t"                                                         \
-        : [d] "+r"(d), [src] "+r"(src), [n] "+r"(n), [a] "=&r"(a), [e] "=&r"(e) \
+        "3:\n\t"                                                             \
+        : [d] "+r"(d), [src] "+r"(src), [n] "+r"(n), [a] "=&r"(a), [e] "=&r"(e), \
+          [b] "=&r"(b), [f] "=&r"(f)                                         \
         : [off2] "r"(off2)                                                   \
         : "cc", "memory")
 
@@ -545,6 +563,7 @@ static inline void widen_run(int32_t *d, const int8_t *src, int32_t n, int32_t o
     TE_DSP_WIDEN_LOOP("8");
 }
 #undef TE_DSP_WIDEN_LOOP
+#undef TE_DSP_WIDEN_GROUP
 #else
 static void widen_step(int32_t *d, const int8_t *src, int32_t n, int32_t off2, int32_t step)
 {
@@ -613,6 +632,12 @@ TE_DSP_INLINE void fill_run(int8_t *dst, int8_t value, int32_t n)
 TE_DSP_INLINE void valid_taps(int32_t origin, int32_t taps, int32_t dilation, int32_t size,
                               int32_t *first, int32_t *end)
 {
+    if (origin >= 0 && origin + (taps - 1) * dilation < size) {
+        /* every tap inside (most windows): without the divisions, 2-12 cycles each */
+        *first = 0;
+        *end = taps;
+        return;
+    }
     *first = origin >= 0 ? 0 : (-origin + dilation - 1) / dilation;
     *end = te_min_s32(taps, origin <= size - 1 ? (size - 1 - origin) / dilation + 1 : 0);
     if (*end < *first) {
@@ -758,6 +783,27 @@ __attribute__((noinline)) static void window_rows_block(const conv_shape *sh, co
     }
 }
 
+/* The same for rows of whole groups (kw * C_in a multiple of 4): each window
+ * row widened straight from the input, as widen_rows does for one pixel
+ * inside the image, without its per-pixel bounds. */
+__attribute__((noinline)) static void widen_rows_block(const conv_shape *sh, const int8_t *in,
+                                                      int32_t count, int32_t off2,
+                                                      int32_t *cols)
+{
+    const te_conv_params *p = sh->params;
+    const int32_t groups = sh->filter->w * sh->in->c / 4, kh = sh->filter->h;
+    const int32_t row_step = p->dilation_h * sh->in->w * sh->in->c;
+    const int32_t pixel_step = p->stride_w * sh->in->c;
+    int32_t j, ky;
+    for (j = 0; j < TE_DSP_BLOCK; j++) {
+        const int8_t *row = in + te_min_s32(j, count - 1) * pixel_step;
+        int32_t *d = cols + 2 * j;
+        for (ky = 0; ky < kh; ky++, row += row_step, d += groups * 2 * TE_DSP_BLOCK) {
+            widen_groups(d, row, groups, off2);
+        }
+    }
+}
+
 /* The output pixel after (batch, oy, ox) in raster order */
 static inline void next_pixel(int32_t *batch, int32_t *oy, int32_t *ox, int32_t oh, int32_t ow)
 {
@@ -863,14 +909,19 @@ static void conv_columns(const conv_shape *sh, const block_job *job, const int8_
             if (b > 0) {
                 next_pixel(&batch, &oy, &ox, oh, ow);
             }
-            if (!pointwise && !rows_aligned && ox + count <= ow && inside_rows(sh, oy, ox) &&
+            if (!pointwise && ox + count <= ow && inside_rows(sh, oy, ox) &&
                 inside_rows(sh, oy, ox + count - 1)) {
-                /* the common case of a few input channels (a first layer): the
-                 * whole block in one output row, inside the image */
-                window_rows_block(sh, input + ((batch * sh->in->h + oy * p->stride_h - p->pad_h)
-                                               * sh->in->w + ox * p->stride_w - p->pad_w)
-                                              * sh->in->c,
-                                  count, off2, k4, window, block);
+                /* the common case: the whole block in one output row, inside
+                 * the image */
+                const int8_t *const corner =
+                    input + ((batch * sh->in->h + oy * p->stride_h - p->pad_h) * sh->in->w +
+                             ox * p->stride_w - p->pad_w) * sh->in->c;
+                if (rows_aligned) {
+                    widen_rows_block(sh, corner, count, off2, block);
+                } else {
+                    /* a few input channels (a first layer) */
+                    window_rows_block(sh, corner, count, off2, k4, window, block);
+                }
                 ox += count - 1;
                 continue;
             }
