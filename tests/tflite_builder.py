@@ -855,6 +855,16 @@ def extreme_and_random_inputs(compiled, rng) -> list[list[np.ndarray]]:
     return sets
 
 
+def assert_matches_tflm(compiled, built: BuiltModel, rng) -> None:
+    """The compiled model's outputs equal TFLite Micro's, byte for byte, on
+    extreme_and_random_inputs."""
+    for xs in extreme_and_random_inputs(compiled, rng):
+        ours = compiled.run(*xs)
+        theirs = run_tflm(built, xs)
+        for a, b in zip(ours, theirs):
+            np.testing.assert_array_equal(a, np.asarray(b).reshape(a.shape))
+
+
 def run_tflm(model: bytes | BuiltModel, inputs: Sequence[np.ndarray],
              arena_size: int | None = None) -> list[np.ndarray]:
     """Run ``model`` once in TFLite Micro; returns the outputs (copies)."""

@@ -654,9 +654,12 @@ typedef struct {
 
 /* The window of output pixel (batch, oy, ox): a pointer to it when it is one
  * contiguous run of the input, else a copy in `window` with padding taps set
- * to pad. */
-static const int8_t *window_of(const conv_shape *sh, const int8_t *input, int32_t batch,
-                               int32_t oy, int32_t ox, int8_t pad, int8_t *window)
+ * to pad. Out of line: inlined, its copy loops spill registers in
+ * conv_columns' loop by chance of the kernel's other paths. */
+__attribute__((noinline)) static const int8_t *window_of(const conv_shape *sh,
+                                                         const int8_t *input, int32_t batch,
+                                                         int32_t oy, int32_t ox, int8_t pad,
+                                                         int8_t *window)
 {
     const te_conv_params *p = sh->params;
     const int32_t ih = sh->in->h, iw = sh->in->w, c = sh->in->c;
