@@ -50,9 +50,9 @@ static int32_t row_product(const int8_t *w, const int8_t *x, int32_t n, int32_t 
 
 /* row_product of row j of the matrix m of `rows` rows of n weights, stored
  * in `layout` (te_types.h) */
-static inline int32_t matrix_row_product(const int8_t *m, int32_t layout, int32_t rows, int32_t j,
-                                  const int8_t *x, int32_t n, int32_t bias,
-                                  int32_t multiplier, int32_t shift)
+static int32_t matrix_row_product(const int8_t *m, int32_t layout, int32_t rows, int32_t j,
+                                  const int8_t *x, int32_t n, int32_t bias, int32_t multiplier,
+                                  int32_t shift)
 {
     if (layout == TE_FC_QUAD_ROWS && j < (rows & ~3)) {
         const uint32_t acc = (uint32_t)bias + te_quad_row_dot(m, n, j, x, 0, 0);
@@ -68,6 +68,26 @@ static int32_t mul16(int32_t a, int32_t b, int32_t multiplier, int32_t shift)
 }
 
 #ifndef TE_LSTM_GATE_SUMS
+/* gate_sums for matrices in TE_FC_QUAD_ROWS. Its own loop, so that the rows'
+ * one keeps its registers on a Cortex-M0+ (which never gets these: tinyedge
+ * interleaves the matrices for the DSP kernels, the host runs the folder). */
+static TE_NOINLINE void quad_gate_sums(const te_lstm_params *p, int g, const int8_t *x,
+                                       const int8_t *h, const int8_t *const weights[8],
+                                       const int32_t *bias, int16_t *sums)
+{
+    const int32_t units = p->units;
+    int32_t j;
+    for (j = 0; j < units; j++) {
+        sums[j] = (int16_t)sat16(
+            matrix_row_product(weights[g], TE_FC_QUAD_ROWS, units, j, x, p->input_size,
+                               bias[(size_t)g * (size_t)units + (size_t)j],
+                               p->input_multiplier[g], p->input_shift[g]) +
+            matrix_row_product(weights[4 + g], TE_FC_QUAD_ROWS, units, j, h, units,
+                               bias[(size_t)(4 + g) * (size_t)units + (size_t)j],
+                               p->recurrent_multiplier[g], p->recurrent_shift[g]));
+    }
+}
+
 /* sums[j] = the saturated sum of both products of gate g for every unit j,
  * before the activation. A per-target variant of this file defines
  * TE_LSTM_GATE_SUMS as its own version and includes this file
@@ -76,15 +96,19 @@ static void gate_sums(const te_lstm_params *p, int g, const int8_t *x, const int
                       const int8_t *const weights[8], const int32_t *bias, int16_t *sums)
 {
     int32_t j;
+    if (p->weight_layout == TE_FC_QUAD_ROWS) {
+        quad_gate_sums(p, g, x, h, weights, bias, sums);
+        return;
+    }
     for (j = 0; j < p->units; j++) {
         const int32_t from_input =
-            matrix_row_product(weights[g], p->weight_layout, p->units, j, x, p->input_size,
-                               bias[(size_t)g * (size_t)p->units + (size_t)j],
-                               p->input_multiplier[g], p->input_shift[g]);
+            row_product(weights[g] + (size_t)j * (size_t)p->input_size, x, p->input_size,
+                        bias[(size_t)g * (size_t)p->units + (size_t)j],
+                        p->input_multiplier[g], p->input_shift[g]);
         const int32_t from_hidden =
-            matrix_row_product(weights[4 + g], p->weight_layout, p->units, j, h, p->units,
-                               bias[(size_t)(4 + g) * (size_t)p->units + (size_t)j],
-                               p->recurrent_multiplier[g], p->recurrent_shift[g]);
+            row_product(weights[4 + g] + (size_t)j * (size_t)p->units, h, p->units,
+                        bias[(size_t)(4 + g) * (size_t)p->units + (size_t)j],
+                        p->recurrent_multiplier[g], p->recurrent_shift[g]);
         sums[j] = (int16_t)sat16(from_input + from_hidden);
     }
 }
