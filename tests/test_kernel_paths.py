@@ -33,6 +33,9 @@ needs_emulator = pytest.mark.skipif(
 CASES = {
     "conv-3x3": (lambda rng: tb.conv2d_model(rng, (1, 9, 7, 3), 6, kernel=3, stride=2),
                  {"TE_CONV_COLUMNS"}),
+    # rows of whole groups of 4 (3 x 8 channels), widened a block at a time
+    "conv-3x3-rows": (lambda rng: tb.conv2d_model(rng, (1, 10, 12, 8), 7, kernel=3),
+                      {"TE_CONV_COLUMNS", "TE_CONV_ROW_BLOCKS"}),
     "pointwise-narrow": (lambda rng: tb.conv2d_model(rng, (1, 6, 5, 12), 10, kernel=1),
                          {"TE_CONV_NARROW"}),
     "grouped": (lambda rng: tb.conv2d_model(rng, (1, 6, 6, 8), 6, kernel=3, groups=2),
@@ -168,3 +171,17 @@ def test_variants_that_wrap_their_reference_build_from_the_folder(shared_models,
     assert result["outputs_match_host"]
     assert f"armv7em/{variant}" in result["kernel_variants"]
     assert not result["kernel_variants_from_tinyedge"]  # the folder's own
+
+
+@needs_emulator
+def test_conv_rows_without_row_blocks_still_matches_host(tmp_path):
+    """Left out, TE_CONV_ROW_BLOCKS sends such blocks to the pixel-by-pixel
+    gather: the same bytes, more instructions."""
+    built = CASES["conv-3x3-rows"][0](np.random.default_rng(5))
+    model = tinyedge.compile(bytes(built), tmp_path / "m4", target="cortex-m4")
+    assert _paths_h(model.out_dir)["TE_CONV_ROW_BLOCKS"] == 1
+    blocks = bench(model, "cortex-m4", seed=1)
+    _set_paths(model.out_dir, {"TE_CONV_ROW_BLOCKS": 0})
+    pixels = bench(model, "cortex-m4", seed=1)
+    assert blocks["outputs_match_host"] and pixels["outputs_match_host"]
+    assert blocks["instructions"] < pixels["instructions"]

@@ -25,8 +25,9 @@ DW_BAND_MIN_COLS = 8  # TE_DSP_DW_BAND_MIN_COLS
 DW_PLANE_BYTES = 2048  # TE_DSP_DW_PLANE_BYTES
 DW_PLANE_MIN_PIXELS = 12  # TE_DSP_DW_PLANE_MIN_PIXELS
 
-ARMV7EM_PATHS = ("TE_CONV_COLUMNS", "TE_CONV_NARROW", "TE_CONV_LONG", "TE_CONV_IN_PLACE",
-                 "TE_DW_BANDS", "TE_DW_STRIDE2", "TE_DW_PIXELS", "TE_ROW_BLOCKS")
+ARMV7EM_PATHS = ("TE_CONV_COLUMNS", "TE_CONV_ROW_BLOCKS", "TE_CONV_NARROW", "TE_CONV_LONG",
+                 "TE_CONV_IN_PLACE", "TE_DW_BANDS", "TE_DW_STRIDE2", "TE_DW_PIXELS",
+                 "TE_ROW_BLOCKS")
 
 # Where a tensor argument lies in the arena, or None (a weight, a state)
 OffsetOf = Callable[[Tensor], Optional[int]]
@@ -150,10 +151,13 @@ def armv7em_paths(calls: list[KernelCall], offset_of: OffsetOf | None = None) ->
                              and p["stride_h"] == p["stride_w"] == 1
                              and p["pad_h"] == p["pad_w"] == 0
                              and (out_dims["h"], out_dims["w"]) == (in_dims["h"], in_dims["w"]))
+                row = filter_dims["w"] * filter_dims["c"]
                 if pointwise and k <= DSP_NARROW_K and _all_prepared(call):
                     on["TE_CONV_NARROW"] = 1
                 else:
                     on["TE_CONV_COLUMNS"] = 1
+                    if not pointwise and row % 4 == 0 and row >= 16:  # conv_columns' rows_aligned
+                        on["TE_CONV_ROW_BLOCKS"] = 1
         elif call.function == "te_depthwise_conv2d_s8":
             p, filter_dims = _struct(call, 0), _struct(call, 4)
             if _band_shaped(p, filter_dims):

@@ -786,6 +786,7 @@ __attribute__((noinline)) static void window_rows_block(const conv_shape *sh, co
     }
 }
 
+#if TE_CONV_ROW_BLOCKS
 /* The same for rows of whole groups (kw * C_in a multiple of 4): each window
  * row widened straight from the input, as widen_rows does for one pixel
  * inside the image, without its per-pixel bounds. */
@@ -806,6 +807,7 @@ __attribute__((noinline)) static void widen_rows_block(const conv_shape *sh, con
         }
     }
 }
+#endif
 
 /* The output pixel after (batch, oy, ox) in raster order */
 static inline void next_pixel(int32_t *batch, int32_t *oy, int32_t *ox, int32_t oh, int32_t ow)
@@ -912,15 +914,17 @@ static void conv_columns(const conv_shape *sh, const block_job *job, const int8_
             if (b > 0) {
                 next_pixel(&batch, &oy, &ox, oh, ow);
             }
-            if (!pointwise && ox + count <= ow && inside_rows(sh, oy, ox) &&
-                inside_rows(sh, oy, ox + count - 1)) {
+            if (!pointwise && (TE_CONV_ROW_BLOCKS || !rows_aligned) && ox + count <= ow &&
+                inside_rows(sh, oy, ox) && inside_rows(sh, oy, ox + count - 1)) {
                 /* the common case: the whole block in one output row, inside
                  * the image */
                 const int8_t *const corner =
                     input + ((batch * sh->in->h + oy * p->stride_h - p->pad_h) * sh->in->w +
                              ox * p->stride_w - p->pad_w) * sh->in->c;
                 if (rows_aligned) {
+#if TE_CONV_ROW_BLOCKS
                     widen_rows_block(sh, corner, count, off2, block);
+#endif
                 } else {
                     /* a few input channels (a first layer) */
                     window_rows_block(sh, corner, count, off2, k4, window, block);

@@ -12,6 +12,12 @@
 #ifndef TE_CONV_COLUMNS
 #define TE_CONV_COLUMNS 1
 #endif
+/* conv2d_s8.c: in the column path, windows whose rows are whole groups of 4
+ * (kw * C_in a multiple of 4, at least 16) widened a block of pixels at a
+ * time where they lie inside the image; left out, a pixel at a time */
+#ifndef TE_CONV_ROW_BLOCKS
+#define TE_CONV_ROW_BLOCKS 1
+#endif
 /* conv2d_s8.c: pointwise layers of up to TE_DSP_NARROW_K input channels */
 #ifndef TE_CONV_NARROW
 #define TE_CONV_NARROW 1
