@@ -36,7 +36,25 @@ static int32_t rescale16(int32_t acc, int32_t multiplier, int32_t shift)
     return sat16(TE_MBQM(acc, multiplier, shift));
 }
 
-/* One row of a gate's matrix product plus its folded bias, rescaled. */
+/* row_product of row j of the matrix m of `rows` rows of n weights, stored
+ * in `layout` (te_types.h) */
+static int32_t matrix_row_product(const int8_t *m, int32_t layout, int32_t rows, int32_t j,
+                                  const int8_t *x, int32_t n, int32_t bias, int32_t multiplier,
+                                  int32_t shift)
+{
+    const uint32_t acc = (uint32_t)bias + te_matrix_row_dot(m, layout, rows, n, j, x, 0, 0);
+    return rescale16(te_wrap_s32(acc), multiplier, shift);
+}
+
+/* TFLite's MulElementwise of two int16 values (zero offsets). */
+static int32_t mul16(int32_t a, int32_t b, int32_t multiplier, int32_t shift)
+{
+    return TE_MBQM(a * b, multiplier, shift);
+}
+
+#ifndef TE_LSTM_GATE_SUMS
+/* One row of a gate's matrix product plus its folded bias, rescaled: the rows'
+ * loop of gate_sums, without te_dot_run's offsets (zero here) */
 static int32_t row_product(const int8_t *w, const int8_t *x, int32_t n, int32_t bias,
                            int32_t multiplier, int32_t shift)
 {
@@ -48,26 +66,6 @@ static int32_t row_product(const int8_t *w, const int8_t *x, int32_t n, int32_t 
     return rescale16(te_wrap_s32(acc), multiplier, shift);
 }
 
-/* row_product of row j of the matrix m of `rows` rows of n weights, stored
- * in `layout` (te_types.h) */
-static int32_t matrix_row_product(const int8_t *m, int32_t layout, int32_t rows, int32_t j,
-                                  const int8_t *x, int32_t n, int32_t bias, int32_t multiplier,
-                                  int32_t shift)
-{
-    if (layout == TE_FC_QUAD_ROWS && j < (rows & ~3)) {
-        const uint32_t acc = (uint32_t)bias + te_quad_row_dot(m, n, j, x, 0, 0);
-        return rescale16(te_wrap_s32(acc), multiplier, shift);
-    }
-    return row_product(m + (size_t)j * (size_t)n, x, n, bias, multiplier, shift);
-}
-
-/* TFLite's MulElementwise of two int16 values (zero offsets). */
-static int32_t mul16(int32_t a, int32_t b, int32_t multiplier, int32_t shift)
-{
-    return TE_MBQM(a * b, multiplier, shift);
-}
-
-#ifndef TE_LSTM_GATE_SUMS
 /* gate_sums for matrices in TE_FC_QUAD_ROWS. Its own loop, so that the rows'
  * one keeps its registers on a Cortex-M0+ (which never gets these: tinyedge
  * interleaves the matrices for the DSP kernels, the host runs the folder). */
