@@ -31,8 +31,13 @@ needs_emulator = pytest.mark.skipif(
 
 # One layer per case, and the paths its folder keeps
 CASES = {
+    # a first layer: a short window, few filters, widened once (conv_filter_columns)
     "conv-3x3": (lambda rng: tb.conv2d_model(rng, (1, 9, 7, 3), 6, kernel=3, stride=2),
-                 {"TE_CONV_COLUMNS"}),
+                 {"TE_CONV_FILTER_COLUMNS"}),
+    # too many filters for that: column blocks of pixels
+    "conv-3x3-many-filters": (lambda rng: tb.conv2d_model(rng, (1, 9, 7, 3), 48, kernel=3,
+                                                          stride=2),
+                              {"TE_CONV_COLUMNS"}),
     # rows of whole groups of 4 (3 x 8 channels), widened a block at a time
     "conv-3x3-rows": (lambda rng: tb.conv2d_model(rng, (1, 10, 12, 8), 7, kernel=3),
                       {"TE_CONV_COLUMNS", "TE_CONV_ROW_BLOCKS"}),
@@ -86,14 +91,22 @@ def test_paths_of_single_layers(case, tmp_path):
 
 
 def test_a_channel_without_the_fast_requantization_keeps_the_column_path():
-    """te_dsp_rq_init declines a shift >= 0 (a scale of 1/2 or more): conv_narrow
-    needs every channel prepared, so such a pointwise layer takes the column path."""
+    """te_dsp_rq_init declines a shift >= 0 (a scale of 1/2 or more): conv_narrow and
+    conv_filter_columns need every channel prepared, so such layers take the column path."""
     built = CASES["pointwise-narrow"][0](np.random.default_rng(7))
     (call,) = [layer.call for layer in lower_graph(import_model(bytes(built), "m"))]
     shifts = next(c for c in call.constants if isinstance(c, CArray) and c.name.endswith("_shifts"))
     shifts.values[-1] = 0
     paths = armv7em_paths([call])
     assert paths["TE_CONV_COLUMNS"] == 1 and paths["TE_CONV_NARROW"] == 0
+    # the same for conv_filter_columns
+    built = CASES["conv-3x3"][0](np.random.default_rng(7))
+    (call,) = [layer.call for layer in lower_graph(import_model(bytes(built), "m"))]
+    shifts = next(c for c in call.constants if isinstance(c, CArray) and c.name.endswith("_shifts"))
+    assert armv7em_paths([call])["TE_CONV_FILTER_COLUMNS"] == 1
+    shifts.values[0] = 1
+    paths = armv7em_paths([call])
+    assert paths["TE_CONV_COLUMNS"] == 1 and paths["TE_CONV_FILTER_COLUMNS"] == 0
     assert armv7em_paths([dataclasses.replace(call, function="te_conv2d_s16")]) == \
         dict.fromkeys(ARMV7EM_PATHS, 0)
 
@@ -150,6 +163,8 @@ def test_depthwise_without_its_pixel_path_still_matches_host(case, tmp_path):
 def test_a_left_out_path_falls_back_or_fails(tmp_path):
     built = CASES["conv-3x3"][0](np.random.default_rng(5))
     model = tinyedge.compile(bytes(built), tmp_path / "m4", target="cortex-m4")
+    _set_paths(model.out_dir, {"TE_CONV_FILTER_COLUMNS": 0, "TE_CONV_COLUMNS": 1})
+    assert bench(model, "cortex-m4")["outputs_match_host"]  # column blocks of pixels
     _set_paths(model.out_dir, {"TE_CONV_COLUMNS": 0, "TE_CONV_IN_PLACE": 1})
     assert bench(model, "cortex-m4")["outputs_match_host"]  # one pixel at a time
     _set_paths(model.out_dir, {"TE_CONV_IN_PLACE": 0})

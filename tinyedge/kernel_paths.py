@@ -20,12 +20,14 @@ from tinyedge.ops import CArray, KernelCall, StructArg
 DSP_MAX_K = 576  # TE_DSP_MAX_K: the longest window of the column path
 DSP_NARROW_K = 16  # TE_DSP_NARROW_K: the widest pointwise input of conv_narrow
 DSP_RQ_MAX_CH = 256  # TE_DSP_RQ_MAX_CH: the most channels a kernel prepares
+FILTER_COLUMN_BYTES = 1280  # TE_DSP_FILTER_COLUMN_BYTES
+FILTER_COLUMN_MAX_K = 64  # TE_DSP_FILTER_COLUMN_MAX_K
 DW_BAND_BYTES = 4096  # TE_DSP_DW_BAND_BYTES
 DW_BAND_MIN_COLS = 8  # TE_DSP_DW_BAND_MIN_COLS
 DW_PLANE_BYTES = 2048  # TE_DSP_DW_PLANE_BYTES
 DW_PLANE_MIN_PIXELS = 12  # TE_DSP_DW_PLANE_MIN_PIXELS
 
-ARMV7EM_PATHS = ("TE_CONV_COLUMNS", "TE_CONV_ROW_BLOCKS", "TE_CONV_NARROW", "TE_CONV_LONG",
+ARMV7EM_PATHS = ("TE_CONV_FILTER_COLUMNS", "TE_CONV_COLUMNS", "TE_CONV_ROW_BLOCKS", "TE_CONV_NARROW", "TE_CONV_LONG",
                  "TE_CONV_IN_PLACE", "TE_DW_BANDS", "TE_DW_STRIDE2", "TE_DW_PIXELS",
                  "TE_ROW_BLOCKS")
 
@@ -152,6 +154,11 @@ def armv7em_paths(calls: list[KernelCall], offset_of: OffsetOf | None = None) ->
                              and p["pad_h"] == p["pad_w"] == 0
                              and (out_dims["h"], out_dims["w"]) == (in_dims["h"], in_dims["w"]))
                 row = filter_dims["w"] * filter_dims["c"]
+                k4, cout4 = (k + 3) // 4 * 4, (out_dims["c"] + 3) // 4 * 4
+                if (_all_prepared(call) and not pointwise and k <= FILTER_COLUMN_MAX_K
+                        and cout4 * k4 * 2 <= FILTER_COLUMN_BYTES):  # takes_filter_columns
+                    on["TE_CONV_FILTER_COLUMNS"] = 1
+                    continue
                 if pointwise and k <= DSP_NARROW_K and _all_prepared(call):
                     on["TE_CONV_NARROW"] = 1
                 else:

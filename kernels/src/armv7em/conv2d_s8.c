@@ -955,6 +955,266 @@ static void conv_columns(const conv_shape *sh, const block_job *job, const int8_
     }
 }
 
+#if TE_CONV_FILTER_COLUMNS
+/* Short windows of few filters (first layers): the filters, not the pixels,
+ * are widened into column blocks, once per call (4 filters a block,
+ * conv_columns' layout with filter j in slot j), and each pixel's window is
+ * read as bytes against them by the same dot product, with no per-pixel
+ * widening. The input offset is folded into each filter's start, bias + off *
+ * sum w (wrapping, as the reference's uint32 sum), which every window may
+ * take: its padding taps hold -off, so (in + off) is 0 there, as for the taps
+ * the reference skips. Order of reads and writes: a pixel's window is copied
+ * before its outputs are written, pixels in raster order, as in the
+ * reference. */
+/* Most stack the filters' columns take */
+#define TE_DSP_FILTER_COLUMN_BYTES 1280
+/* Longest window of the path: its per-pixel copy grows with the window */
+#define TE_DSP_FILTER_COLUMN_MAX_K 64
+
+/* What runs for each pixel inside the image (filter_row, filter_blocks: under
+ * 1 KB) goes in one section, so that it lies together in flash and no part of
+ * it evicts another from a small instruction cache. */
+#define TE_DSP_FILTER_ROW_SECTION __attribute__((noinline, section(".text.te_filter_row")))
+
+/* Whether conv_filter_columns takes this layer (groups 1) */
+TE_DSP_INLINE int takes_filter_columns(const conv_shape *sh, const block_job *job)
+{
+    const int32_t k4 = (job->k + 3) & ~3, cout4 = (job->cout + 3) & ~3;
+    return job->prepared && !is_pointwise(sh) && job->k <= TE_DSP_FILTER_COLUMN_MAX_K &&
+           cout4 * k4 * 2 <= TE_DSP_FILTER_COLUMN_BYTES;
+}
+
+/* One pixel's outputs from full blocks of filter columns, read by
+ * filter_blocks: offsets fixed by its asm. */
+typedef struct {
+    const int32_t *cols;   /* 0: the first block's columns */
+    int8_t *window;        /* 4: the pixel's window, whole groups */
+    int32_t groups;        /* 8: groups of 4 values in a window, >= 1 */
+    const int32_t *init;   /* 12: each filter's start (bias + off * sum w) */
+    const te_dsp_rq *rq;   /* 16: each filter's requantization */
+    int8_t *out;           /* 20: the pixel's first output */
+    int32_t out_offset;    /* 24 */
+    int32_t blocks;        /* 28: full blocks of 4 filters, >= 1 */
+} filter_blocks_job;
+typedef char te_filter_blocks_layout[offsetof(filter_blocks_job, blocks) == 28 ? 1 : -1];
+
+#if TE_DSP_ASM
+/* Requantizes sum S of the block's next filter in place (to int8, the
+ * activation range all of int8): the filter's fields by LDM from c (moved
+ * on), the output offset in w. */
+#define TE_DSP_FILTER_OUTPUT(S)                                            \
+    "ldm %[c]!, {r8, r9, r10, r11}\n\t"                                  \
+    TE_DSP_RQ_APPLY_ASM(S, "r8", "r9", "r10", "r11", "%[w0]", "%[w1]")   \
+    "add %[w1], %[w1], %[w]\n\t"                                         \
+    "ssat " S ", #8, %[w1]\n\t"
+
+/* For each of f->blocks blocks: the 4 sums from f->init by dot_block's dot
+ * product, requantized with every filter's prepared form, the 4 outputs
+ * stored by one (unaligned) STR. The running pointers wait on the stack
+ * (sp + 0: f, 4: init, 8: rq, 12: out, 16: blocks left, 20: columns), as
+ * every register but r7 is taken during the dot product. */
+TE_DSP_FILTER_ROW_SECTION static void filter_blocks(const filter_blocks_job *job)
+{
+    register const filter_blocks_job *fp __asm__("r0") = job;
+    register const int8_t *w __asm__("r1");
+    register const int32_t *c __asm__("r2");
+    register int32_t w0 __asm__("r3");
+    register int32_t s0 __asm__("r4");
+    register int32_t s1 __asm__("r5");
+    register int32_t s2 __asm__("r6");
+    register int32_t s3 __asm__("r12");
+    register int32_t w1 __asm__("lr");
+    __asm__ volatile(
+        "sub sp, sp, #24\n\t"
+        "ldr %[w0], [%[f], #12]\n\t"
+        "ldr %[w1], [%[f], #16]\n\t"
+        "ldr %[w], [%[f], #20]\n\t"
+        "strd %[f], %[w0], [sp]\n\t"
+        "strd %[w1], %[w], [sp, #8]\n\t"
+        "ldr %[w0], [%[f], #28]\n\t"
+        "str %[w0], [sp, #16]\n\t"
+        "ldr %[c], [%[f], #0]\n\t"
+        "5:\n\t"
+        "ldr %[w0], [sp, #4]\n\t"
+        "ldm %[w0]!, {%[s0], %[s1], %[s2], %[s3]}\n\t"
+        "str %[w0], [sp, #4]\n\t"
+        "ldr %[w], [%[f], #4]\n\t"
+        "ldr %[f], [%[f], #8]\n\t"
+        TE_DSP_DOT("%[f]")
+        /* c is on the next block's columns */
+        "str %[c], [sp, #20]\n\t"
+        "ldr %[c], [sp, #8]\n\t"
+        "ldr %[f], [sp]\n\t"
+        "ldr %[w], [%[f], #24]\n\t"
+        TE_DSP_FILTER_OUTPUT("%[s0]")
+        TE_DSP_FILTER_OUTPUT("%[s1]")
+        TE_DSP_FILTER_OUTPUT("%[s2]")
+        TE_DSP_FILTER_OUTPUT("%[s3]")
+        "str %[c], [sp, #8]\n\t"
+        "bfi %[s0], %[s1], #8, #8\n\t"
+        "bfi %[s0], %[s2], #16, #8\n\t"
+        "bfi %[s0], %[s3], #24, #8\n\t"
+        "ldr %[w], [sp, #12]\n\t"
+        "str %[s0], [%[w]], #4\n\t"
+        "str %[w], [sp, #12]\n\t"
+        "ldr %[c], [sp, #20]\n\t"
+        "ldr %[w0], [sp, #16]\n\t"
+        "subs %[w0], %[w0], #1\n\t"
+        "str %[w0], [sp, #16]\n\t"
+        "bne 5b\n\t"
+        "add sp, sp, #24\n\t"
+        : [f] "+r"(fp), [w] "=&r"(w), [c] "=&r"(c), [s0] "=&r"(s0), [s1] "=&r"(s1),
+          [s2] "=&r"(s2), [s3] "=&r"(s3), [w0] "=&r"(w0), [w1] "=&r"(w1)
+        :
+        : "r8", "r9", "r10", "r11", "cc", "memory");
+}
+#undef TE_DSP_FILTER_OUTPUT
+#else
+TE_DSP_FILTER_ROW_SECTION static void filter_blocks(const filter_blocks_job *job)
+{
+    const int32_t *cols = job->cols;
+    int32_t b, j;
+    for (b = 0; b < job->blocks; b++, cols += 2 * TE_DSP_BLOCK * job->groups) {
+        int32_t s[TE_DSP_BLOCK];
+        for (j = 0; j < TE_DSP_BLOCK; j++) {
+            s[j] = job->init[b * TE_DSP_BLOCK + j];
+        }
+        dot_block(cols, job->window, job->groups, s);
+        for (j = 0; j < TE_DSP_BLOCK; j++) {
+            job->out[b * TE_DSP_BLOCK + j] = te_dsp_out_s8(
+                te_dsp_rq_apply(s[j], &job->rq[b * TE_DSP_BLOCK + j]), job->out_offset, -128,
+                127, 1);
+        }
+    }
+}
+#endif
+
+/* The outputs of count pixels of a row whose windows lie inside the image
+ * with contiguous rows, the first window's corner at src, the next ones step
+ * bytes further: each window's kh rows of run bytes (row_step apart in the
+ * input) copied into job->window, then filter_blocks. */
+TE_DSP_FILTER_ROW_SECTION static void filter_row(filter_blocks_job *job, const int8_t *src,
+                                                 int32_t count, int32_t step, int32_t kh,
+                                                 int32_t run, int32_t row_step, int32_t cout)
+{
+    int32_t n, ky;
+    for (n = 0; n < count; n++, src += step, job->out += cout) {
+        const int8_t *row = src;
+        int8_t *dst = job->window;
+        for (ky = 0; ky < kh; ky++, row += row_step, dst += run) {
+            te_dsp_copy_forward(dst, row, run);
+        }
+        filter_blocks(job);
+    }
+}
+
+/* Groups 1, takes_filter_columns (every channel's requantization prepared) */
+__attribute__((noinline)) static void conv_filter_columns(const conv_shape *sh,
+                                                          const block_job *job,
+                                                          const int8_t *input, int8_t *output)
+{
+    const te_conv_params *p = sh->params;
+    const int32_t ih = sh->in->h, iw = sh->in->w, c = sh->in->c;
+    const int32_t kh = sh->filter->h, kw = sh->filter->w;
+    const int32_t oh = sh->out->h, ow = sh->out->w, cout = job->cout, k = job->k;
+    const int32_t k4 = (k + 3) & ~3, groups = k4 / 4;
+    const int32_t block_words = 2 * TE_DSP_BLOCK * groups;
+    const int32_t full = cout / TE_DSP_BLOCK, blocks = (cout + TE_DSP_BLOCK - 1) / TE_DSP_BLOCK;
+    const int32_t off = p->input_offset;
+    const int8_t pad = (int8_t)-off;
+    /* a window inside the image: kh rows of run bytes, row_step apart */
+    const int32_t run = kw * c, row_step = p->dilation_h * iw * c;
+    /* the output columns whose windows lie inside the image's (contiguous
+     * rows, whole blocks: the rest takes the pixel loop below) */
+    const int rows = (kw == 1 || p->dilation_w == 1) && full == blocks;
+    int32_t ox_in0 = 0, ox_in1;
+    int32_t cols[blocks * block_words];
+    int32_t init[TE_DSP_BLOCK * blocks];
+    te_dsp_rq rq[TE_DSP_BLOCK * blocks];
+    int8_t window[k4];
+    filter_blocks_job fb;
+    int32_t f, i, batch, oy, ox;
+
+    memset(cols, 0, sizeof cols);
+    for (f = 0; f < TE_DSP_BLOCK * blocks; f++) {
+        const int8_t *w = job->filter + f * k;
+        int32_t sum = 0;
+        rq[f] = job->rq[job->per_channel && f < cout ? f : 0];
+        init[f] = 0;
+        if (f < cout) {
+            for (i = 0; i < k; i++) {
+                sum += w[i];
+            }
+            widen(cols + f / TE_DSP_BLOCK * block_words, f % TE_DSP_BLOCK, w, k, 0, 0);
+            init[f] = te_dsp_wadd(job->bias != NULL ? job->bias[f] : 0, te_dsp_wmul(off, sum));
+        }
+    }
+    /* past k the window holds pad, against columns of 0 */
+    fill_run(window + k, pad, k4 - k);
+    fb.cols = cols;
+    fb.window = window;
+    fb.groups = groups;
+    fb.init = init;
+    fb.rq = rq;
+    fb.out_offset = job->output_offset;
+    fb.blocks = full;
+    while (ox_in0 < ow && ox_in0 * p->stride_w - p->pad_w < 0) {
+        ox_in0++;
+    }
+    for (ox_in1 = ox_in0;
+         ox_in1 < ow && ox_in1 * p->stride_w - p->pad_w + (kw - 1) * p->dilation_w < iw;
+         ox_in1++) {
+    }
+
+    for (batch = 0; batch < sh->out->n; batch++) {
+        for (oy = 0; oy < oh; oy++) {
+            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            int8_t *const out_row = output + (batch * oh + oy) * ow * cout;
+            int8_t *out = out_row;
+            const int row_inside = rows && ox_in1 > ox_in0 && y0 >= 0 &&
+                                   y0 + (kh - 1) * p->dilation_h < ih;
+            for (ox = 0; ox < ow; ox++, out += cout) {
+                const int8_t *src;
+                if (row_inside && ox == ox_in0) {
+                    /* the common case: the windows inside the image */
+                    fb.out = out;
+                    filter_row(&fb,
+                               input + ((batch * ih + y0) * iw + ox * p->stride_w - p->pad_w) * c,
+                               ox_in1 - ox_in0, p->stride_w * c, kh, run, row_step, cout);
+                    out += (ox_in1 - ox_in0 - 1) * cout;
+                    ox = ox_in1 - 1;
+                    continue;
+                }
+                src = window_of(sh, input, batch, oy, ox, pad, window);
+                if (src != window) {
+                    te_dsp_copy_forward(window, src, k);
+                }
+                if (full > 0) {
+                    fb.out = out;
+                    filter_blocks(&fb);
+                }
+                if (full < blocks) {
+                    /* the last cout mod 4 filters */
+                    int32_t sums[TE_DSP_BLOCK], j;
+                    for (j = 0; j < TE_DSP_BLOCK; j++) {
+                        sums[j] = init[full * TE_DSP_BLOCK + j];
+                    }
+                    dot_block(cols + full * block_words, window, groups, sums);
+                    for (j = full * TE_DSP_BLOCK; j < cout; j++) {
+                        out[j] = te_dsp_out_s8(te_dsp_rq_apply(sums[j % TE_DSP_BLOCK], &rq[j]),
+                                               job->output_offset, -128, 127, 1);
+                    }
+                }
+            }
+            if (!job->full_range) {
+                /* the requantization saturated to all of int8 */
+                te_dsp_clamp_s8(out_row, ow * cout, job->activation_min, job->activation_max);
+            }
+        }
+    }
+}
+#endif
+
 /* s[o] += sum (in[i] + off) * w_o[i], i < n, for 1 pixel x 2 filters
  * (off in [-127, 128], so in + off fits a halfword). */
 static inline void dot_1x2_off(const int8_t *in, const int8_t *w0, const int8_t *w1,
@@ -1425,6 +1685,12 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
     job.activation_min = params->activation_min;
     job.activation_max = params->activation_max;
     job.tail_filters = NULL;
+#if TE_CONV_FILTER_COLUMNS
+    if (groups == 1 && takes_filter_columns(&sh, &job)) {
+        conv_filter_columns(&sh, &job, input, output);
+        return TE_OK;
+    }
+#endif
     if (TE_CONV_COLUMNS && groups == 1 && job.k <= TE_DSP_MAX_K &&
         !(TE_CONV_NARROW && job.k <= TE_DSP_NARROW_K && job.prepared && is_pointwise(&sh))) {
         /* For a short window (the last group of the last filter is costly

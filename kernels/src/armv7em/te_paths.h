@@ -12,6 +12,11 @@
 #ifndef TE_CONV_COLUMNS
 #define TE_CONV_COLUMNS 1
 #endif
+/* conv2d_s8.c: short windows against the filters widened once
+ * (conv_filter_columns) */
+#ifndef TE_CONV_FILTER_COLUMNS
+#define TE_CONV_FILTER_COLUMNS 1
+#endif
 /* conv2d_s8.c: in the column path, windows whose rows are whole groups of 4
  * (kw * C_in a multiple of 4, at least 16) widened a block of pixels at a
  * time where they lie inside the image; left out, a pixel at a time */
