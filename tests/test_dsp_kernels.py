@@ -337,6 +337,10 @@ static void conv_case(int32_t index)
         in.w = range(1, 3);
         in.c = range(577, 700);
     }
+    if (pointwise && groups == 1 && range(0, 2) == 0) {
+        /* whole steps of 16 inputs: blocks of six pixels (TE_DSP_SIX_MAX_K 192) */
+        in.c = 16 * range(1, 13);
+    }
     f.c = in.c / groups;
     cout = groups * range(1, 24 / groups);
     if (range(0, 7) == 0 && groups == 1) {

@@ -43,6 +43,12 @@ CASES = {
                       {"TE_CONV_COLUMNS", "TE_CONV_ROW_BLOCKS"}),
     "pointwise-narrow": (lambda rng: tb.conv2d_model(rng, (1, 6, 5, 12), 10, kernel=1),
                          {"TE_CONV_NARROW"}),
+    # whole steps of 16 inputs: blocks of six pixels (30 of them)...
+    "pointwise-six": (lambda rng: tb.conv2d_model(rng, (1, 6, 5, 32), 10, kernel=1),
+                      {"TE_CONV_SIX"}),
+    # ...and of 29 pixels, the last 5 in column blocks
+    "pointwise-six-and-rest": (lambda rng: tb.conv2d_model(rng, (1, 29, 1, 48), 9, kernel=1),
+                               {"TE_CONV_SIX", "TE_CONV_COLUMNS"}),
     "grouped": (lambda rng: tb.conv2d_model(rng, (1, 6, 6, 8), 6, kernel=3, groups=2),
                 {"TE_CONV_IN_PLACE"}),
     "long-window": (lambda rng: tb.conv2d_model(rng, (1, 5, 5, 72), 5, kernel=3),

@@ -14,12 +14,13 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from tinyedge.ir import Tensor
-from tinyedge.ops import CArray, KernelCall, StructArg
+from tinyedge.ops import CArray, KernelCall, NullArg, StructArg
 
 # Constants of kernels/src/armv7em/conv2d_s8.c, depthwise_conv2d_s8.c and te_dsp.h
 DSP_MAX_K = 576  # TE_DSP_MAX_K: the longest window of the column path
 DSP_NARROW_K = 16  # TE_DSP_NARROW_K: the widest pointwise input of conv_narrow
 DSP_RQ_MAX_CH = 256  # TE_DSP_RQ_MAX_CH: the most channels a kernel prepares
+SIX_MAX_K = 192  # TE_DSP_SIX_MAX_K
 FILTER_COLUMN_BYTES = 1280  # TE_DSP_FILTER_COLUMN_BYTES
 FILTER_COLUMN_MAX_K = 64  # TE_DSP_FILTER_COLUMN_MAX_K
 DW_BAND_BYTES = 4096  # TE_DSP_DW_BAND_BYTES
@@ -27,7 +28,7 @@ DW_BAND_MIN_COLS = 8  # TE_DSP_DW_BAND_MIN_COLS
 DW_PLANE_BYTES = 2048  # TE_DSP_DW_PLANE_BYTES
 DW_PLANE_MIN_PIXELS = 12  # TE_DSP_DW_PLANE_MIN_PIXELS
 
-ARMV7EM_PATHS = ("TE_CONV_FILTER_COLUMNS", "TE_CONV_COLUMNS", "TE_CONV_ROW_BLOCKS", "TE_CONV_NARROW", "TE_CONV_LONG",
+ARMV7EM_PATHS = ("TE_CONV_SIX", "TE_CONV_FILTER_COLUMNS", "TE_CONV_COLUMNS", "TE_CONV_ROW_BLOCKS", "TE_CONV_NARROW", "TE_CONV_LONG",
                  "TE_CONV_IN_PLACE", "TE_DW_BANDS", "TE_DW_STRIDE2", "TE_DW_PIXELS",
                  "TE_ROW_BLOCKS")
 
@@ -49,6 +50,13 @@ def _all_prepared(call: KernelCall) -> bool:
     pairs = list(zip(arrays["multipliers"], arrays["shifts"]))
     return len(pairs) <= DSP_RQ_MAX_CH and all(
         m >= 0 and (s < 0 or m == 0) for m, s in pairs)
+
+
+def _takes_six(call: KernelCall, k: int) -> bool:
+    """takes_six, but for the layer's shape: k a multiple of 16 up to
+    TE_DSP_SIX_MAX_K, a bias, every channel prepared."""
+    return (k % 16 == 0 and k <= SIX_MAX_K and _all_prepared(call)
+            and not isinstance(call.args[6], NullArg))
 
 
 def _c_div(a: int, b: int) -> int:
@@ -154,6 +162,15 @@ def armv7em_paths(calls: list[KernelCall], offset_of: OffsetOf | None = None) ->
                              and p["pad_h"] == p["pad_w"] == 0
                              and (out_dims["h"], out_dims["w"]) == (in_dims["h"], in_dims["w"]))
                 row = filter_dims["w"] * filter_dims["c"]
+                pixels = out_dims["n"] * out_dims["h"] * out_dims["w"]
+                if pointwise and _takes_six(call, k):
+                    # six_pixels: blocks of six, the rest below
+                    six = pixels - pixels % 6
+                    if pixels % 6 in (2, 3) and six > 0:
+                        six -= 6
+                    on["TE_CONV_SIX"] = int(on["TE_CONV_SIX"] or six > 0)
+                    if six == pixels:
+                        continue
                 k4, cout4 = (k + 3) // 4 * 4, (out_dims["c"] + 3) // 4 * 4
                 if (_all_prepared(call) and not pointwise and k <= FILTER_COLUMN_MAX_K
                         and cout4 * k4 * 2 <= FILTER_COLUMN_BYTES):  # takes_filter_columns

@@ -865,6 +865,295 @@ __attribute__((noinline)) static void pixel_outputs(const block_job *job, const 
     }
 }
 
+#if TE_CONV_SIX
+/* Pointwise layers whose inputs are whole steps of 16 values (k a multiple
+ * of 16, at most TE_DSP_SIX_MAX_K): blocks of six pixels, not four, so that
+ * each widened weight word feeds 12 SMLAD instead of 8. Per 4 weights: one
+ * LDR, two SXTB16, three LDM and 12 SMLAD (24 MACs), against 16 MACs of the
+ * four-pixel block in 13 instructions; the sixth sum takes r7, which the asm
+ * saves and restores around its loop. Column layout as conv_columns', six
+ * pixels a group: word (6g + j) * 2 holds k = 4g and 4g + 2 of pixel j, the
+ * next word 4g + 1 and 4g + 3. Two blocks (12 pixels) go together where
+ * k <= TE_DSP_SIX_PAIR_MAX_K, each filter's weights read the second time
+ * from a flash accelerator's data cache. Order of reads and writes: a block's (or pair's) outputs
+ * are written after its inputs are widened, blocks in raster order, as in
+ * conv_columns. */
+#define TE_DSP_SIX 6
+#define TE_DSP_SIX_MAX_K 192
+#define TE_DSP_SIX_PAIR_MAX_K 96
+
+/* The state of filters_six's loop, in memory; offsets fixed by the asm */
+typedef struct {
+    const int32_t *cols;   /* 0: the first block's columns */
+    const int32_t *bias;   /* 4: the next filter's bias */
+    const te_dsp_rq *rq;   /* 8: the next filter's requantization */
+    int8_t *out;           /* 12: the next filter's output for pixel 0 */
+    int32_t cout;          /* 16: output stride between pixels */
+    int32_t block_bytes;   /* 20: bytes of one block's columns, 48 per group */
+    int32_t blocks;        /* 24: 1 or 2 */
+    int32_t filters;       /* 28: filters left, >= 1 */
+    const int8_t *w;       /* 32: the next filter's weights */
+    int32_t rq_step;       /* 36: sizeof (te_dsp_rq), or 0 when per tensor */
+    int32_t out_offset;    /* 40 */
+} six_loop;
+typedef char te_six_loop_layout[offsetof(six_loop, out_offset) == 40 ? 1 : -1];
+
+#if TE_DSP_ASM
+/* Widens n groups of 4 values at src into one column slot of a six-pixel
+ * block from d on (groups 12 words apart), the input offset added */
+static void widen_six(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
+{
+    int32_t a, e;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[a], [%[src]], #4\n\t"
+        "sxtb16 %[e], %[a]\n\t"
+        "sxtb16 %[a], %[a], ror #8\n\t"
+        "sadd16 %[e], %[e], %[off2]\n\t"
+        "sadd16 %[a], %[a], %[off2]\n\t"
+        "strd %[e], %[a], [%[d]], #48\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [d] "+r"(d), [src] "+r"(src), [n] "+r"(n), [a] "=&r"(a), [e] "=&r"(e)
+        : [off2] "r"(off2)
+        : "cc", "memory");
+}
+
+/* One group of 4 dot-product steps for the six pixels of a block: the sums
+ * in s0, s1, s2, r7, s4 and f */
+#define TE_DSP_GROUP6                              \
+    "ldr %[w0], [%[w]], #4\n\t"                    \
+    "sxtb16 %[w1], %[w0], ror #8\n\t"              \
+    "sxtb16 %[w0], %[w0]\n\t"                      \
+    "ldm %[c]!, {r8, r9, r10, r11}\n\t"            \
+    "smlad %[s0], r8, %[w0], %[s0]\n\t"            \
+    "smlad %[s0], r9, %[w1], %[s0]\n\t"            \
+    "smlad %[s1], r10, %[w0], %[s1]\n\t"           \
+    "smlad %[s1], r11, %[w1], %[s1]\n\t"           \
+    "ldm %[c]!, {r8, r9, r10, r11}\n\t"            \
+    "smlad %[s2], r8, %[w0], %[s2]\n\t"            \
+    "smlad %[s2], r9, %[w1], %[s2]\n\t"            \
+    "smlad r7, r10, %[w0], r7\n\t"                 \
+    "smlad r7, r11, %[w1], r7\n\t"                 \
+    "ldm %[c]!, {r8, r9, r10, r11}\n\t"            \
+    "smlad %[s4], r8, %[w0], %[s4]\n\t"            \
+    "smlad %[s4], r9, %[w1], %[s4]\n\t"            \
+    "smlad %[f], r10, %[w0], %[f]\n\t"             \
+    "smlad %[f], r11, %[w1], %[f]\n\t"
+
+/* Sum S requantized in place, the output offset (in c) added, saturated */
+#define TE_DSP_SIX_OUTPUT(S)                                               \
+    TE_DSP_RQ_APPLY_ASM(S, "r8", "r9", "r10", "r11", "%[w0]", "%[w1]")   \
+    "add %[w1], %[w1], %[c]\n\t"                                         \
+    "ssat " S ", #8, %[w1]\n\t"
+
+/* For each of f->filters filters from f->w, over f->blocks blocks: the six
+ * sums from the filter's bias, requantized and stored at out + j * cout.
+ * Every register is taken during the dot product, r7 too (pushed first):
+ * the loop's state waits on the stack, sp + 0: f, 4: blocks left, 8: the
+ * end of the block's columns (the next block's start), 12: the bias, 16:
+ * the filter's weights, 20: the block's outputs, 24: past the weights. */
+__attribute__((noinline)) static void filters_six(six_loop *f)
+{
+    register six_loop *fp __asm__("r0") = f;
+    register const int8_t *w __asm__("r1");
+    register const int32_t *c __asm__("r2");
+    register int32_t w0 __asm__("r3");
+    register int32_t s0 __asm__("r4");
+    register int32_t s1 __asm__("r5");
+    register int32_t s2 __asm__("r6");
+    register int32_t s4 __asm__("r12");
+    register int32_t w1 __asm__("lr");
+    __asm__ volatile(
+        "push {r7}\n\t"
+        "sub sp, sp, #28\n\t"
+        "str %[f], [sp]\n\t"
+        "10:\n\t"
+        "ldr %[w0], [%[f], #4]\n\t"
+        "ldr %[w1], [%[w0]], #4\n\t"
+        "str %[w0], [%[f], #4]\n\t"
+        "str %[w1], [sp, #12]\n\t"
+        "ldr %[w0], [%[f], #32]\n\t"
+        "str %[w0], [sp, #16]\n\t"
+        "ldr %[w0], [%[f], #0]\n\t"
+        "str %[w0], [sp, #8]\n\t"
+        "ldr %[w0], [%[f], #12]\n\t"
+        "str %[w0], [sp, #20]\n\t"
+        "ldr %[w0], [%[f], #24]\n\t"
+        "str %[w0], [sp, #4]\n\t"
+        "11:\n\t"
+        "ldr %[c], [sp, #8]\n\t"
+        "ldr %[w0], [%[f], #20]\n\t"
+        "add %[w0], %[c], %[w0]\n\t"
+        "str %[w0], [sp, #8]\n\t"
+        "ldr %[w], [sp, #16]\n\t"
+        "ldr %[s0], [sp, #12]\n\t"
+        "mov %[s1], %[s0]\n\t"
+        "mov %[s2], %[s0]\n\t"
+        "mov r7, %[s0]\n\t"
+        "mov %[s4], %[s0]\n\t"
+        "mov %[f], %[s0]\n\t"
+        "12:\n\t"
+        TE_DSP_GROUP6
+        TE_DSP_GROUP6
+        TE_DSP_GROUP6
+        TE_DSP_GROUP6
+        "ldr %[w0], [sp, #8]\n\t"
+        "cmp %[c], %[w0]\n\t"
+        "bne 12b\n\t"
+        "str %[w], [sp, #24]\n\t"
+        "ldr %[w], [sp]\n\t"
+        "ldr %[c], [%[w], #8]\n\t"
+        "ldm %[c], {r8, r9, r10, r11}\n\t"
+        "ldr %[c], [%[w], #40]\n\t"
+        TE_DSP_SIX_OUTPUT("%[s0]")
+        TE_DSP_SIX_OUTPUT("%[s1]")
+        TE_DSP_SIX_OUTPUT("%[s2]")
+        TE_DSP_SIX_OUTPUT("r7")
+        TE_DSP_SIX_OUTPUT("%[s4]")
+        TE_DSP_SIX_OUTPUT("%[f]")
+        "ldr %[c], [sp, #20]\n\t"
+        "ldr %[w], [%[w], #16]\n\t"
+        "strb %[s0], [%[c]]\n\t"
+        "strb %[s1], [%[c], %[w]]\n\t"
+        "add %[c], %[c], %[w], lsl #1\n\t"
+        "strb %[s2], [%[c]]\n\t"
+        "strb r7, [%[c], %[w]]\n\t"
+        "add %[c], %[c], %[w], lsl #1\n\t"
+        "strb %[s4], [%[c]]\n\t"
+        "strb %[f], [%[c], %[w]]\n\t"
+        "add %[c], %[c], %[w], lsl #1\n\t"
+        "str %[c], [sp, #20]\n\t"
+        "ldr %[f], [sp]\n\t"
+        "ldr %[w0], [sp, #4]\n\t"
+        "subs %[w0], %[w0], #1\n\t"
+        "str %[w0], [sp, #4]\n\t"
+        "bne 11b\n\t"
+        "ldr %[w0], [sp, #24]\n\t"
+        "str %[w0], [%[f], #32]\n\t"
+        "ldr %[c], [%[f], #8]\n\t"
+        "ldr %[w0], [%[f], #36]\n\t"
+        "add %[c], %[c], %[w0]\n\t"
+        "str %[c], [%[f], #8]\n\t"
+        "ldr %[c], [%[f], #12]\n\t"
+        "adds %[c], %[c], #1\n\t"
+        "str %[c], [%[f], #12]\n\t"
+        "ldr %[w0], [%[f], #28]\n\t"
+        "subs %[w0], %[w0], #1\n\t"
+        "str %[w0], [%[f], #28]\n\t"
+        "bne 10b\n\t"
+        "add sp, sp, #28\n\t"
+        "pop {r7}\n\t"
+        : [f] "+r"(fp), [w] "=&r"(w), [c] "=&r"(c), [s0] "=&r"(s0), [s1] "=&r"(s1),
+          [s2] "=&r"(s2), [s4] "=&r"(s4), [w0] "=&r"(w0), [w1] "=&r"(w1)
+        :
+        : "r8", "r9", "r10", "r11", "cc", "memory");
+}
+#undef TE_DSP_SIX_OUTPUT
+#undef TE_DSP_GROUP6
+#else
+static void widen_six(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
+{
+    int32_t g;
+    for (g = 0; g < n; g++, d += 2 * TE_DSP_SIX) {
+        const int32_t a = te_dsp_ld4(src + 4 * g);
+        d[0] = __sadd16(__sxtb16(a), off2);
+        d[1] = __sadd16(te_dsp_sxtb16_ror8(a), off2);
+    }
+}
+
+static void filters_six(six_loop *f)
+{
+    const int32_t groups = f->block_bytes / (int32_t)(2 * TE_DSP_SIX * sizeof(int32_t));
+    for (; f->filters > 0; f->filters--) {
+        const int32_t bias = *f->bias++;
+        int32_t b, g, j;
+        for (b = 0; b < f->blocks; b++) {
+            const int32_t *c = f->cols + b * 2 * TE_DSP_SIX * groups;
+            int8_t *out = f->out + b * TE_DSP_SIX * f->cout;
+            int32_t s[TE_DSP_SIX];
+            for (j = 0; j < TE_DSP_SIX; j++) {
+                s[j] = bias;
+            }
+            for (g = 0; g < groups; g++, c += 2 * TE_DSP_SIX) {
+                const int32_t a = te_dsp_ld4(f->w + 4 * g);
+                const int32_t lo = __sxtb16(a), hi = te_dsp_sxtb16_ror8(a);
+                for (j = 0; j < TE_DSP_SIX; j++) {
+                    s[j] = __smlad(c[2 * j + 1], hi, __smlad(c[2 * j], lo, s[j]));
+                }
+            }
+            for (j = 0; j < TE_DSP_SIX; j++) {
+                out[j * f->cout] = te_dsp_out_s8(te_dsp_rq_apply(s[j], f->rq), f->out_offset,
+                                                 -128, 127, 1);
+            }
+        }
+        f->w += 4 * groups;
+        f->rq = (const te_dsp_rq *)((const char *)f->rq + f->rq_step);
+        f->out++;
+    }
+}
+#endif
+
+/* Whether conv_six takes this layer's pixels: a pointwise layer of groups 1
+ * whose k is a multiple of 16 up to TE_DSP_SIX_MAX_K, with a bias and every
+ * channel's requantization prepared */
+TE_DSP_INLINE int takes_six(const conv_shape *sh, const block_job *job)
+{
+    return is_pointwise(sh) && job->k % 16 == 0 && job->k <= TE_DSP_SIX_MAX_K &&
+           job->prepared && job->bias != NULL;
+}
+
+/* How many of a layer's pixels conv_six takes: whole blocks of six, but for
+ * one where that would leave 2 or 3 pixels, which take column blocks of 4
+ * better with the block before them */
+TE_DSP_INLINE int32_t six_pixels(int32_t pixels)
+{
+    const int32_t rest = pixels % TE_DSP_SIX;
+    const int32_t six = pixels - rest;
+    return (rest == 2 || rest == 3) && six > 0 ? six - TE_DSP_SIX : six;
+}
+
+/* takes_six: the outputs of the first `pixels` pixels (a multiple of 6), in
+ * blocks of six (12 at a time where the pair fits) */
+__attribute__((noinline)) static void conv_six(const conv_shape *sh, const block_job *job,
+                                               const int8_t *input, int8_t *output,
+                                               int32_t pixels)
+{
+    const int32_t k = job->k, cout = job->cout, groups = k / 4;
+    const int32_t off2 = te_dsp_dup16(sh->params->input_offset);
+    const int pairs = k <= TE_DSP_SIX_PAIR_MAX_K;
+    const int32_t block_words = 2 * TE_DSP_SIX * groups;
+    int32_t cols[block_words * (pairs ? 2 : 1)];
+    six_loop f;
+    int32_t first = 0, j;
+    f.cout = cout;
+    f.out_offset = job->output_offset;
+    f.block_bytes = block_words * (int32_t)sizeof(int32_t);
+    f.rq_step = job->per_channel ? (int32_t)sizeof(te_dsp_rq) : 0;
+    while (first < pixels) {
+        const int32_t blocks = pairs && pixels - first >= 2 * TE_DSP_SIX ? 2 : 1;
+        for (j = 0; j < blocks * TE_DSP_SIX; j++) {
+            widen_six(cols + j / TE_DSP_SIX * block_words + 2 * (j % TE_DSP_SIX),
+                      input + (first + j) * k, groups, off2);
+        }
+        f.cols = cols;
+        f.bias = job->bias;
+        f.rq = job->rq;
+        f.out = output + first * cout;
+        f.blocks = blocks;
+        f.filters = cout;
+        f.w = job->filter;
+        filters_six(&f);
+        if (!job->full_range) {
+            /* the requantization saturated to all of int8 */
+            te_dsp_clamp_s8(output + first * cout, blocks * TE_DSP_SIX * cout,
+                            job->activation_min, job->activation_max);
+        }
+        first += blocks * TE_DSP_SIX;
+    }
+}
+#endif
+
 /* Ungrouped, window length k <= TE_DSP_MAX_K. */
 static void conv_columns(const conv_shape *sh, const block_job *job, const int8_t *input,
                          int8_t *output)
@@ -1632,6 +1921,9 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
     int32_t groups, filters_per_group;
     conv_shape sh;
     block_job job;
+#if TE_CONV_SIX
+    te_dims rest_in, rest_out;
+#endif
 
     if (params == NULL || quant == NULL || input_dims == NULL || input == NULL ||
         filter_dims == NULL || filter == NULL || output_dims == NULL || output == NULL ||
@@ -1685,6 +1977,27 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
     job.activation_min = params->activation_min;
     job.activation_max = params->activation_max;
     job.tail_filters = NULL;
+#if TE_CONV_SIX
+    if (groups == 1 && takes_six(&sh, &job)) {
+        /* blocks of six pixels, then the rest as a layer of its own */
+        const int32_t pixels = output_dims->n * output_dims->h * output_dims->w;
+        const int32_t done = six_pixels(pixels), rest = pixels - done;
+        if (done > 0) {
+            conv_six(&sh, &job, input, output, done);
+        }
+        if (rest == 0) {
+            return TE_OK;
+        }
+        rest_in.n = rest_out.n = rest_in.h = rest_out.h = 1;
+        rest_in.w = rest_out.w = rest;
+        rest_in.c = input_dims->c;
+        rest_out.c = output_dims->c;
+        sh.in = &rest_in;
+        sh.out = &rest_out;
+        input += done * input_dims->c;
+        output += done * output_dims->c;
+    }
+#endif
 #if TE_CONV_FILTER_COLUMNS
     if (groups == 1 && takes_filter_columns(&sh, &job)) {
         conv_filter_columns(&sh, &job, input, output);

@@ -12,6 +12,11 @@
 #ifndef TE_CONV_COLUMNS
 #define TE_CONV_COLUMNS 1
 #endif
+/* conv2d_s8.c: pointwise layers of whole steps of 16 inputs, six pixels at
+ * a time (conv_six) */
+#ifndef TE_CONV_SIX
+#define TE_CONV_SIX 1
+#endif
 /* conv2d_s8.c: short windows against the filters widened once
  * (conv_filter_columns) */
 #ifndef TE_CONV_FILTER_COLUMNS
