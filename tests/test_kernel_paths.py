@@ -38,8 +38,12 @@ CASES = {
     "conv-3x3-many-filters": (lambda rng: tb.conv2d_model(rng, (1, 9, 7, 3), 48, kernel=3,
                                                           stride=2),
                               {"TE_CONV_COLUMNS"}),
-    # rows of whole groups of 4 (3 x 8 channels), widened a block at a time
-    "conv-3x3-rows": (lambda rng: tb.conv2d_model(rng, (1, 10, 12, 8), 7, kernel=3),
+    # windows of whole groups up to 288 values: blocks of six pixels (120 of them)
+    "conv-3x3-six": (lambda rng: tb.conv2d_model(rng, (1, 10, 12, 8), 7, kernel=3),
+                     {"TE_CONV_SIX"}),
+    # longer ones with rows of whole groups of 4 (3 x 40 channels), widened four
+    # pixels at a time
+    "conv-3x3-rows": (lambda rng: tb.conv2d_model(rng, (1, 10, 12, 40), 7, kernel=3),
                       {"TE_CONV_COLUMNS", "TE_CONV_ROW_BLOCKS"}),
     "pointwise-narrow": (lambda rng: tb.conv2d_model(rng, (1, 6, 5, 12), 10, kernel=1),
                          {"TE_CONV_NARROW"}),

@@ -20,7 +20,7 @@ from tinyedge.ops import CArray, KernelCall, NullArg, StructArg
 DSP_MAX_K = 576  # TE_DSP_MAX_K: the longest window of the column path
 DSP_NARROW_K = 16  # TE_DSP_NARROW_K: the widest pointwise input of conv_narrow
 DSP_RQ_MAX_CH = 256  # TE_DSP_RQ_MAX_CH: the most channels a kernel prepares
-SIX_MAX_K = 192  # TE_DSP_SIX_MAX_K
+SIX_MAX_K = 288  # TE_DSP_SIX_MAX_K
 FILTER_COLUMN_BYTES = 1280  # TE_DSP_FILTER_COLUMN_BYTES
 FILTER_COLUMN_MAX_K = 64  # TE_DSP_FILTER_COLUMN_MAX_K
 DW_BAND_BYTES = 4096  # TE_DSP_DW_BAND_BYTES
@@ -53,10 +53,16 @@ def _all_prepared(call: KernelCall) -> bool:
 
 
 def _takes_six(call: KernelCall, k: int) -> bool:
-    """takes_six, but for the layer's shape: k a multiple of 16 up to
-    TE_DSP_SIX_MAX_K, a bias, every channel prepared."""
-    return (k % 16 == 0 and k <= SIX_MAX_K and _all_prepared(call)
+    """takes_six: k a multiple of 4 from 16 up to TE_DSP_SIX_MAX_K, a bias,
+    every channel prepared."""
+    return (k % 4 == 0 and 16 <= k <= SIX_MAX_K and _all_prepared(call)
             and not isinstance(call.args[6], NullArg))
+
+
+def _six_pixels(pixels: int) -> int:
+    """six_pixels: whole blocks of six, but for one that would leave 2 or 3"""
+    six = pixels - pixels % 6
+    return six - 6 if pixels % 6 in (2, 3) and six > 0 else six
 
 
 def _c_div(a: int, b: int) -> int:
@@ -162,26 +168,24 @@ def armv7em_paths(calls: list[KernelCall], offset_of: OffsetOf | None = None) ->
                              and p["pad_h"] == p["pad_w"] == 0
                              and (out_dims["h"], out_dims["w"]) == (in_dims["h"], in_dims["w"]))
                 row = filter_dims["w"] * filter_dims["c"]
-                pixels = out_dims["n"] * out_dims["h"] * out_dims["w"]
-                if pointwise and _takes_six(call, k):
-                    # six_pixels: blocks of six, the rest below
-                    six = pixels - pixels % 6
-                    if pixels % 6 in (2, 3) and six > 0:
-                        six -= 6
-                    on["TE_CONV_SIX"] = int(on["TE_CONV_SIX"] or six > 0)
-                    if six == pixels:
-                        continue
+                rows_aligned = not pointwise and row % 4 == 0 and row >= 16  # conv_columns'
                 k4, cout4 = (k + 3) // 4 * 4, (out_dims["c"] + 3) // 4 * 4
                 if (_all_prepared(call) and not pointwise and k <= FILTER_COLUMN_MAX_K
                         and cout4 * k4 * 2 <= FILTER_COLUMN_BYTES):  # takes_filter_columns
                     on["TE_CONV_FILTER_COLUMNS"] = 1
                     continue
-                if pointwise and k <= DSP_NARROW_K and _all_prepared(call):
+                pixels = out_dims["n"] * out_dims["h"] * out_dims["w"]
+                six = _six_pixels(pixels) if _takes_six(call, k) else 0
+                if six > 0:
+                    on["TE_CONV_SIX"] = 1
+                    if six < pixels:  # the rest in column blocks
+                        on["TE_CONV_COLUMNS"] = 1
+                        on["TE_CONV_ROW_BLOCKS"] |= rows_aligned
+                elif pointwise and k <= DSP_NARROW_K and _all_prepared(call):
                     on["TE_CONV_NARROW"] = 1
                 else:
                     on["TE_CONV_COLUMNS"] = 1
-                    if not pointwise and row % 4 == 0 and row >= 16:  # conv_columns' rows_aligned
-                        on["TE_CONV_ROW_BLOCKS"] = 1
+                    on["TE_CONV_ROW_BLOCKS"] |= rows_aligned
         elif call.function == "te_depthwise_conv2d_s8":
             p, filter_dims = _struct(call, 0), _struct(call, 4)
             if _band_shaped(p, filter_dims):

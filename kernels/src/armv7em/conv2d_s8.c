@@ -866,21 +866,23 @@ __attribute__((noinline)) static void pixel_outputs(const block_job *job, const 
 }
 
 #if TE_CONV_SIX
-/* Pointwise layers whose inputs are whole steps of 16 values (k a multiple
- * of 16, at most TE_DSP_SIX_MAX_K): blocks of six pixels, not four, so that
- * each widened weight word feeds 12 SMLAD instead of 8. Per 4 weights: one
- * LDR, two SXTB16, three LDM and 12 SMLAD (24 MACs), against 16 MACs of the
- * four-pixel block in 13 instructions; the sixth sum takes r7, which the asm
- * saves and restores around its loop. Column layout as conv_columns', six
- * pixels a group: word (6g + j) * 2 holds k = 4g and 4g + 2 of pixel j, the
- * next word 4g + 1 and 4g + 3. Two blocks (12 pixels) go together where
- * k <= TE_DSP_SIX_PAIR_MAX_K, each filter's weights read the second time
- * from a flash accelerator's data cache. Order of reads and writes: a block's (or pair's) outputs
- * are written after its inputs are widened, blocks in raster order, as in
- * conv_columns. */
+/* Windows of whole groups (k a multiple of 4, from 16 to TE_DSP_SIX_MAX_K):
+ * blocks of six pixels, not four, so that each widened weight word feeds 12
+ * SMLAD instead of 8. Per 4 weights: one LDR, two SXTB16, three LDM and 12
+ * SMLAD (24 MACs), against 16 MACs of the four-pixel block in 13
+ * instructions; the sixth sum takes r7, which the asm saves and restores
+ * around its loop. Column layout as conv_columns', six pixels a group: word
+ * (6g + j) * 2 holds k = 4g and 4g + 2 of pixel j, the next word 4g + 1 and
+ * 4g + 3. Two blocks (12 pixels) go together where k <=
+ * TE_DSP_SIX_PAIR_MAX_K, each filter's weights read the second time from a
+ * flash accelerator's data cache. The columns take at most 3.4 KB of stack
+ * (288 values x 6 pixels, or 144 x 12), under the column path's 4.5 KB. The
+ * last pixels short of a block take conv_columns. Order of reads and
+ * writes: a block's (or pair's) outputs are written after its windows are
+ * widened, blocks in raster order, as in conv_columns. */
 #define TE_DSP_SIX 6
-#define TE_DSP_SIX_MAX_K 192
-#define TE_DSP_SIX_PAIR_MAX_K 96
+#define TE_DSP_SIX_MAX_K 288
+#define TE_DSP_SIX_PAIR_MAX_K 144
 
 /* The state of filters_six's loop, in memory; offsets fixed by the asm */
 typedef struct {
@@ -895,8 +897,9 @@ typedef struct {
     const int8_t *w;       /* 32: the next filter's weights */
     int32_t rq_step;       /* 36: sizeof (te_dsp_rq), or 0 when per tensor */
     int32_t out_offset;    /* 40 */
+    int32_t groups;        /* 44: groups of 4 weights per filter, >= 1 */
 } six_loop;
-typedef char te_six_loop_layout[offsetof(six_loop, out_offset) == 40 ? 1 : -1];
+typedef char te_six_loop_layout[offsetof(six_loop, groups) == 44 ? 1 : -1];
 
 #if TE_DSP_ASM
 /* Widens n groups of 4 values at src into one column slot of a six-pixel
@@ -987,12 +990,16 @@ __attribute__((noinline)) static void filters_six(six_loop *f)
         "add %[w0], %[c], %[w0]\n\t"
         "str %[w0], [sp, #8]\n\t"
         "ldr %[w], [sp, #16]\n\t"
+        "ldr %[w0], [%[f], #44]\n\t"
         "ldr %[s0], [sp, #12]\n\t"
         "mov %[s1], %[s0]\n\t"
         "mov %[s2], %[s0]\n\t"
         "mov r7, %[s0]\n\t"
         "mov %[s4], %[s0]\n\t"
         "mov %[f], %[s0]\n\t"
+        /* groups mod 4, if any, out of line (label 5) */
+        "tst %[w0], #3\n\t"
+        "bne 5f\n\t"
         "12:\n\t"
         TE_DSP_GROUP6
         TE_DSP_GROUP6
@@ -1001,6 +1008,7 @@ __attribute__((noinline)) static void filters_six(six_loop *f)
         "ldr %[w0], [sp, #8]\n\t"
         "cmp %[c], %[w0]\n\t"
         "bne 12b\n\t"
+        "3:\n\t"
         "str %[w], [sp, #24]\n\t"
         "ldr %[w], [sp]\n\t"
         "ldr %[c], [%[w], #8]\n\t"
@@ -1044,6 +1052,23 @@ __attribute__((noinline)) static void filters_six(six_loop *f)
         "bne 10b\n\t"
         "add sp, sp, #28\n\t"
         "pop {r7}\n\t"
+        "b 9f\n\t"
+        /* groups mod 4 first: bit 0 into N, bit 1 into C, which the groups'
+         * instructions leave alone; then the whole steps, if any */
+        "5:\n\t"
+        "lsls %[w0], %[w0], #31\n\t"
+        "bpl 6f\n\t"
+        TE_DSP_GROUP6
+        "6:\n\t"
+        "bcc 7f\n\t"
+        TE_DSP_GROUP6
+        TE_DSP_GROUP6
+        "7:\n\t"
+        "ldr %[w0], [sp, #8]\n\t"
+        "cmp %[c], %[w0]\n\t"
+        "bne 12b\n\t"
+        "b 3b\n\t"
+        "9:\n\t"
         : [f] "+r"(fp), [w] "=&r"(w), [c] "=&r"(c), [s0] "=&r"(s0), [s1] "=&r"(s1),
           [s2] "=&r"(s2), [s4] "=&r"(s4), [w0] "=&r"(w0), [w1] "=&r"(w1)
         :
@@ -1064,7 +1089,7 @@ static void widen_six(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
 
 static void filters_six(six_loop *f)
 {
-    const int32_t groups = f->block_bytes / (int32_t)(2 * TE_DSP_SIX * sizeof(int32_t));
+    const int32_t groups = f->groups;
     for (; f->filters > 0; f->filters--) {
         const int32_t bias = *f->bias++;
         int32_t b, g, j;
@@ -1094,13 +1119,36 @@ static void filters_six(six_loop *f)
 }
 #endif
 
-/* Whether conv_six takes this layer's pixels: a pointwise layer of groups 1
- * whose k is a multiple of 16 up to TE_DSP_SIX_MAX_K, with a bias and every
- * channel's requantization prepared */
-TE_DSP_INLINE int takes_six(const conv_shape *sh, const block_job *job)
+/* Whether conv_six takes this layer (groups 1): k a multiple of 4 from 16
+ * (shorter pointwise windows take conv_narrow) up to TE_DSP_SIX_MAX_K, a
+ * bias and every channel's requantization prepared */
+TE_DSP_INLINE int takes_six(const block_job *job)
 {
-    return is_pointwise(sh) && job->k % 16 == 0 && job->k <= TE_DSP_SIX_MAX_K &&
-           job->prepared && job->bias != NULL;
+    return job->k % 4 == 0 && job->k >= 16 && job->k <= TE_DSP_SIX_MAX_K && job->prepared &&
+           job->bias != NULL;
+}
+
+/* Column slot d of a six-pixel block from the window of output pixel
+ * (batch, oy, ox): rows of whole groups straight from the input where the
+ * window lies inside the image, else a copy (window_of, k bytes) */
+static void six_slot(const conv_shape *sh, const int8_t *input, int32_t batch, int32_t oy,
+                     int32_t ox, int32_t *d, int32_t off2, int8_t *window)
+{
+    const te_conv_params *p = sh->params;
+    const int32_t c = sh->in->c, run = sh->filter->w * c, k = sh->filter->h * run;
+    const int8_t *src;
+    if (run % 4 == 0 && inside_rows(sh, oy, ox)) {
+        const int32_t row_step = p->dilation_h * sh->in->w * c;
+        int32_t ky;
+        src = input + ((batch * sh->in->h + oy * p->stride_h - p->pad_h) * sh->in->w +
+                       ox * p->stride_w - p->pad_w) * c;
+        for (ky = 0; ky < sh->filter->h; ky++, src += row_step) {
+            widen_six(d + ky * (run / 4) * 2 * TE_DSP_SIX, src, run / 4, off2);
+        }
+        return;
+    }
+    src = window_of(sh, input, batch, oy, ox, (int8_t)-p->input_offset, window);
+    widen_six(d, src, k / 4, off2);
 }
 
 /* How many of a layer's pixels conv_six takes: whole blocks of six, but for
@@ -1120,21 +1168,30 @@ __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block
                                                int32_t pixels)
 {
     const int32_t k = job->k, cout = job->cout, groups = k / 4;
+    const int32_t oh = sh->out->h, ow = sh->out->w;
     const int32_t off2 = te_dsp_dup16(sh->params->input_offset);
-    const int pairs = k <= TE_DSP_SIX_PAIR_MAX_K;
+    const int pairs = k <= TE_DSP_SIX_PAIR_MAX_K, pointwise = is_pointwise(sh);
     const int32_t block_words = 2 * TE_DSP_SIX * groups;
     int32_t cols[block_words * (pairs ? 2 : 1)];
+    int8_t window[pointwise ? 4 : k];
     six_loop f;
-    int32_t first = 0, j;
+    int32_t first = 0, j, batch = 0, oy = 0, ox = 0;
     f.cout = cout;
+    f.groups = groups;
     f.out_offset = job->output_offset;
     f.block_bytes = block_words * (int32_t)sizeof(int32_t);
     f.rq_step = job->per_channel ? (int32_t)sizeof(te_dsp_rq) : 0;
     while (first < pixels) {
         const int32_t blocks = pairs && pixels - first >= 2 * TE_DSP_SIX ? 2 : 1;
         for (j = 0; j < blocks * TE_DSP_SIX; j++) {
-            widen_six(cols + j / TE_DSP_SIX * block_words + 2 * (j % TE_DSP_SIX),
-                      input + (first + j) * k, groups, off2);
+            int32_t *const d = cols + j / TE_DSP_SIX * block_words + 2 * (j % TE_DSP_SIX);
+            if (pointwise) {
+                /* pixels are consecutive runs of k values */
+                widen_six(d, input + (first + j) * k, groups, off2);
+            } else {
+                six_slot(sh, input, batch, oy, ox, d, off2, window);
+                next_pixel(&batch, &oy, &ox, oh, ow);
+            }
         }
         f.cols = cols;
         f.bias = job->bias;
@@ -1154,9 +1211,9 @@ __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block
 }
 #endif
 
-/* Ungrouped, window length k <= TE_DSP_MAX_K. */
+/* Ungrouped, window length k <= TE_DSP_MAX_K: the pixels from `start` on. */
 static void conv_columns(const conv_shape *sh, const block_job *job, const int8_t *input,
-                         int8_t *output)
+                         int8_t *output, int32_t start)
 {
     const te_conv_params *p = sh->params;
     const int32_t oh = sh->out->h, ow = sh->out->w, cout = sh->out->c;
@@ -1178,7 +1235,8 @@ static void conv_columns(const conv_shape *sh, const block_job *job, const int8_
     const int32_t block_words = 2 * TE_DSP_BLOCK * (k4 / 4);
     int32_t cols[block_words * (pairs ? 2 : 1)];
     int8_t window[pointwise ? 4 : rows_aligned ? sh->filter->w * sh->in->c : k4];
-    int32_t batch = 0, oy = 0, ox = 0, first = 0;
+    int32_t first = start;
+    int32_t batch = start / (oh * ow), oy = start / ow % oh, ox = start % ow;
 
     if (!pointwise && !rows_aligned) {
         /* past k the window copy holds pad: its groups need no tail */
@@ -1921,9 +1979,6 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
     int32_t groups, filters_per_group;
     conv_shape sh;
     block_job job;
-#if TE_CONV_SIX
-    te_dims rest_in, rest_out;
-#endif
 
     if (params == NULL || quant == NULL || input_dims == NULL || input == NULL ||
         filter_dims == NULL || filter == NULL || output_dims == NULL || output == NULL ||
@@ -1977,31 +2032,24 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
     job.activation_min = params->activation_min;
     job.activation_max = params->activation_max;
     job.tail_filters = NULL;
-#if TE_CONV_SIX
-    if (groups == 1 && takes_six(&sh, &job)) {
-        /* blocks of six pixels, then the rest as a layer of its own */
-        const int32_t pixels = output_dims->n * output_dims->h * output_dims->w;
-        const int32_t done = six_pixels(pixels), rest = pixels - done;
-        if (done > 0) {
-            conv_six(&sh, &job, input, output, done);
-        }
-        if (rest == 0) {
-            return TE_OK;
-        }
-        rest_in.n = rest_out.n = rest_in.h = rest_out.h = 1;
-        rest_in.w = rest_out.w = rest;
-        rest_in.c = input_dims->c;
-        rest_out.c = output_dims->c;
-        sh.in = &rest_in;
-        sh.out = &rest_out;
-        input += done * input_dims->c;
-        output += done * output_dims->c;
-    }
-#endif
 #if TE_CONV_FILTER_COLUMNS
     if (groups == 1 && takes_filter_columns(&sh, &job)) {
         conv_filter_columns(&sh, &job, input, output);
         return TE_OK;
+    }
+#endif
+#if TE_CONV_SIX
+    if (groups == 1 && takes_six(&job)) {
+        /* blocks of six pixels, then the rest in column blocks */
+        const int32_t pixels = output_dims->n * output_dims->h * output_dims->w;
+        const int32_t done = six_pixels(pixels);
+        if (done > 0 && (done == pixels || TE_CONV_COLUMNS)) {
+            conv_six(&sh, &job, input, output, done);
+            if (done < pixels) {
+                conv_columns(&sh, &job, input, output, done);
+            }
+            return TE_OK;
+        }
     }
 #endif
     if (TE_CONV_COLUMNS && groups == 1 && job.k <= TE_DSP_MAX_K &&
@@ -2016,7 +2064,7 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
             memset(tail + tail_bytes, 0, 3);
             job.tail_filters = tail;
         }
-        conv_columns(&sh, &job, input, output);
+        conv_columns(&sh, &job, input, output, 0);
     } else if (TE_CONV_NARROW && groups == 1 && job.k <= TE_DSP_NARROW_K &&
                (TE_CONV_COLUMNS || (job.prepared && is_pointwise(&sh)))) {
         /* pointwise with every channel prepared (the test above, or here
