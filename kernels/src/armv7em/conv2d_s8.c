@@ -562,6 +562,14 @@ static inline void widen_run(int32_t *d, const int8_t *src, int32_t n, int32_t o
 {
     TE_DSP_WIDEN_LOOP("8");
 }
+
+#if TE_CONV_SIX
+/* widen_groups for a block of six pixels (conv_six): groups 12 words apart */
+static void widen_six(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
+{
+    TE_DSP_WIDEN_LOOP("48");
+}
+#endif
 #undef TE_DSP_WIDEN_LOOP
 #undef TE_DSP_WIDEN_GROUP
 #else
@@ -584,6 +592,13 @@ static inline void widen_run(int32_t *d, const int8_t *src, int32_t n, int32_t o
 {
     widen_step(d, src, n, off2, 2);
 }
+
+#if TE_CONV_SIX
+static void widen_six(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
+{
+    widen_step(d, src, n, off2, 12);
+}
+#endif
 #endif
 
 /* The "d += 32" of widen_groups' STRD */
@@ -902,26 +917,6 @@ typedef struct {
 typedef char te_six_loop_layout[offsetof(six_loop, groups) == 44 ? 1 : -1];
 
 #if TE_DSP_ASM
-/* Widens n groups of 4 values at src into one column slot of a six-pixel
- * block from d on (groups 12 words apart), the input offset added */
-static void widen_six(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
-{
-    int32_t a, e;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldr %[a], [%[src]], #4\n\t"
-        "sxtb16 %[e], %[a]\n\t"
-        "sxtb16 %[a], %[a], ror #8\n\t"
-        "sadd16 %[e], %[e], %[off2]\n\t"
-        "sadd16 %[a], %[a], %[off2]\n\t"
-        "strd %[e], %[a], [%[d]], #48\n\t"
-        "subs %[n], %[n], #1\n\t"
-        "bne 1b\n\t"
-        : [d] "+r"(d), [src] "+r"(src), [n] "+r"(n), [a] "=&r"(a), [e] "=&r"(e)
-        : [off2] "r"(off2)
-        : "cc", "memory");
-}
-
 /* One group of 4 dot-product steps for the six pixels of a block: the sums
  * in s0, s1, s2, r7, s4 and f */
 #define TE_DSP_GROUP6                              \
@@ -1077,16 +1072,6 @@ __attribute__((noinline)) static void filters_six(six_loop *f)
 #undef TE_DSP_SIX_OUTPUT
 #undef TE_DSP_GROUP6
 #else
-static void widen_six(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
-{
-    int32_t g;
-    for (g = 0; g < n; g++, d += 2 * TE_DSP_SIX) {
-        const int32_t a = te_dsp_ld4(src + 4 * g);
-        d[0] = __sadd16(__sxtb16(a), off2);
-        d[1] = __sadd16(te_dsp_sxtb16_ror8(a), off2);
-    }
-}
-
 static void filters_six(six_loop *f)
 {
     const int32_t groups = f->groups;
