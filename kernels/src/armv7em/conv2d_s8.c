@@ -1015,17 +1015,19 @@ __attribute__((noinline)) static void filters_six(six_loop *f)
         TE_DSP_SIX_OUTPUT("r7")
         TE_DSP_SIX_OUTPUT("%[s4]")
         TE_DSP_SIX_OUTPUT("%[f]")
+        /* the outputs at c, c + cout (w) ... c + 5 cout, their addresses
+         * made ahead of the stores (no ALU-to-address interlock) */
         "ldr %[c], [sp, #20]\n\t"
         "ldr %[w], [%[w], #16]\n\t"
+        "add %[w0], %[c], %[w], lsl #1\n\t"
+        "add %[w1], %[w0], %[w], lsl #1\n\t"
         "strb %[s0], [%[c]]\n\t"
         "strb %[s1], [%[c], %[w]]\n\t"
-        "add %[c], %[c], %[w], lsl #1\n\t"
-        "strb %[s2], [%[c]]\n\t"
-        "strb r7, [%[c], %[w]]\n\t"
-        "add %[c], %[c], %[w], lsl #1\n\t"
-        "strb %[s4], [%[c]]\n\t"
-        "strb %[f], [%[c], %[w]]\n\t"
-        "add %[c], %[c], %[w], lsl #1\n\t"
+        "strb %[s2], [%[w0]]\n\t"
+        "strb r7, [%[w0], %[w]]\n\t"
+        "strb %[s4], [%[w1]]\n\t"
+        "strb %[f], [%[w1], %[w]]\n\t"
+        "add %[c], %[w1], %[w], lsl #1\n\t"
         "str %[c], [sp, #20]\n\t"
         "ldr %[f], [sp]\n\t"
         "ldr %[w0], [sp, #4]\n\t"
