@@ -955,6 +955,17 @@ def test_rows_without_row_blocks_match_reference(tmp_path, kernel):
     assert int(done.group(1)) == CASES
 
 
+def test_convolution_without_column_blocks_matches_reference(tmp_path):
+    """A build without the column path (a folder whose layers all take others):
+    conv_six computes a layer's last, short block of pixels itself, and the other
+    layers take the paths left (one pixel at a time, conv_narrow)."""
+    elf = build(tmp_path, "cortex-m4", "conv", 7, kernel_defines=("-DTE_CONV_COLUMNS=0",))
+    console = run(elf, "cortex-m4")
+    done = re.search(r"TE_DSP_DONE (\d+) (\d+) (\d+) (\d+)", console)
+    assert done and done.group(2) == "0", console[-2000:]
+    assert int(done.group(1)) == CASES
+
+
 def test_dsp_kernels_are_the_ones_built_for_cortex_m4_and_m7(shared_models, tmp_path):
     """The firmware of a model with conv, depthwise and fully connected layers takes the
     armv7em files for cortex-m4/m7/m55 and the reference ones for cortex-m3."""

@@ -59,12 +59,6 @@ def _takes_six(call: KernelCall, k: int) -> bool:
             and not isinstance(call.args[6], NullArg))
 
 
-def _six_pixels(pixels: int) -> int:
-    """six_pixels: whole blocks of six, but for one that would leave 2 or 3"""
-    six = pixels - pixels % 6
-    return six - 6 if pixels % 6 in (2, 3) and six > 0 else six
-
-
 def _c_div(a: int, b: int) -> int:
     """C's integer division (toward zero)."""
     q = abs(a) // abs(b)
@@ -175,10 +169,13 @@ def armv7em_paths(calls: list[KernelCall], offset_of: OffsetOf | None = None) ->
                     on["TE_CONV_FILTER_COLUMNS"] = 1
                     continue
                 pixels = out_dims["n"] * out_dims["h"] * out_dims["w"]
-                six = _six_pixels(pixels) if _takes_six(call, k) else 0
-                if six > 0:
+                if _takes_six(call, k) and pixels >= 6:
                     on["TE_CONV_SIX"] = 1
-                    if six < pixels:  # the rest in column blocks
+                    # A last, short block computes six pixels for fewer: where that
+                    # wastes more than 1% of the layer, its pixels take column blocks
+                    # (six_pixels); else the column path is left out unless another
+                    # layer needs it (the short block is then its own: less code).
+                    if pixels % 6 and (6 - pixels % 6) > 0.01 * pixels:
                         on["TE_CONV_COLUMNS"] = 1
                         on["TE_CONV_ROW_BLOCKS"] |= rows_aligned
                 elif pointwise and k <= DSP_NARROW_K and _all_prepared(call):

@@ -1138,17 +1138,49 @@ static void six_slot(const conv_shape *sh, const int8_t *input, int32_t batch, i
     widen_six(d, src, k / 4, off2);
 }
 
-/* How many of a layer's pixels conv_six takes: whole blocks of six, but for
- * one where that would leave 2 or 3 pixels, which take column blocks of 4
- * better with the block before them */
+/* How many of a layer's pixels conv_six takes where the column path is
+ * built: whole blocks of six, but for one where that would leave 2 or 3
+ * pixels, which take column blocks of 4 better with the block before them.
+ * Without the column path (a folder none of whose other layers needs it),
+ * all of them: a last, short block computes six pixels and keeps the
+ * outputs of its own (six_short_outputs). */
 TE_DSP_INLINE int32_t six_pixels(int32_t pixels)
 {
     const int32_t rest = pixels % TE_DSP_SIX;
     const int32_t six = pixels - rest;
+    if (!TE_CONV_COLUMNS) {
+        return pixels;
+    }
     return (rest == 2 || rest == 3) && six > 0 ? six - TE_DSP_SIX : six;
 }
 
-/* takes_six: the outputs of the first `pixels` pixels (a multiple of 6), in
+/* Filters at a time of six_short_outputs (6 bytes each on the stack) */
+#define TE_DSP_SIX_CHUNK 16
+
+/* The outputs of the first count (< 6) pixels of a block: filters_six into
+ * a buffer on the stack, TE_DSP_SIX_CHUNK filters at a time, then copied */
+__attribute__((noinline)) static void six_short_outputs(const block_job *job, six_loop *f,
+                                                        int32_t count, int8_t *out)
+{
+    int8_t buffer[TE_DSP_SIX * TE_DSP_SIX_CHUNK];
+    int32_t oc, j;
+    for (oc = 0; oc < job->cout; oc += TE_DSP_SIX_CHUNK) {
+        const int32_t n = te_min_s32(TE_DSP_SIX_CHUNK, job->cout - oc);
+        f->bias = job->bias + oc;
+        f->rq = job->rq + (job->per_channel ? oc : 0);
+        f->out = buffer;
+        f->cout = n;
+        f->blocks = 1;
+        f->filters = n;
+        f->w = job->filter + oc * job->k;
+        filters_six(f);
+        for (j = 0; j < count; j++) {
+            memcpy(out + j * job->cout + oc, buffer + j * n, (size_t)n);
+        }
+    }
+}
+
+/* takes_six: the outputs of the first `pixels` pixels (six_pixels), in
  * blocks of six (12 at a time where the pair fits) */
 __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block_job *job,
                                                const int8_t *input, int8_t *output,
@@ -1163,14 +1195,17 @@ __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block
     int8_t window[pointwise ? 4 : k];
     six_loop f;
     int32_t first = 0, j, batch = 0, oy = 0, ox = 0;
-    f.cout = cout;
     f.groups = groups;
     f.out_offset = job->output_offset;
     f.block_bytes = block_words * (int32_t)sizeof(int32_t);
     f.rq_step = job->per_channel ? (int32_t)sizeof(te_dsp_rq) : 0;
     while (first < pixels) {
         const int32_t blocks = pairs && pixels - first >= 2 * TE_DSP_SIX ? 2 : 1;
-        for (j = 0; j < blocks * TE_DSP_SIX; j++) {
+        /* under 6 only for a last, short block, whose slots past count keep
+         * the columns of the block before (the first is whole, pixels >= 6):
+         * their sums are dropped */
+        const int32_t count = te_min_s32(blocks * TE_DSP_SIX, pixels - first);
+        for (j = 0; j < count; j++) {
             int32_t *const d = cols + j / TE_DSP_SIX * block_words + 2 * (j % TE_DSP_SIX);
             if (pointwise) {
                 /* pixels are consecutive runs of k values */
@@ -1181,19 +1216,24 @@ __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block
             }
         }
         f.cols = cols;
-        f.bias = job->bias;
-        f.rq = job->rq;
-        f.out = output + first * cout;
-        f.blocks = blocks;
-        f.filters = cout;
-        f.w = job->filter;
-        filters_six(&f);
+        if (count < TE_DSP_SIX) {
+            six_short_outputs(job, &f, count, output + first * cout);
+        } else {
+            f.bias = job->bias;
+            f.rq = job->rq;
+            f.out = output + first * cout;
+            f.cout = cout;
+            f.blocks = blocks;
+            f.filters = cout;
+            f.w = job->filter;
+            filters_six(&f);
+        }
         if (!job->full_range) {
             /* the requantization saturated to all of int8 */
-            te_dsp_clamp_s8(output + first * cout, blocks * TE_DSP_SIX * cout,
-                            job->activation_min, job->activation_max);
+            te_dsp_clamp_s8(output + first * cout, count * cout, job->activation_min,
+                            job->activation_max);
         }
-        first += blocks * TE_DSP_SIX;
+        first += count;
     }
 }
 #endif
@@ -2027,14 +2067,16 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
 #endif
 #if TE_CONV_SIX
     if (groups == 1 && takes_six(&job)) {
-        /* blocks of six pixels, then the rest in column blocks */
+        /* blocks of six pixels, then any rest in column blocks */
         const int32_t pixels = output_dims->n * output_dims->h * output_dims->w;
         const int32_t done = six_pixels(pixels);
-        if (done > 0 && (done == pixels || TE_CONV_COLUMNS)) {
+        if (pixels >= TE_DSP_SIX) {
             conv_six(&sh, &job, input, output, done);
+#if TE_CONV_COLUMNS
             if (done < pixels) {
                 conv_columns(&sh, &job, input, output, done);
             }
+#endif
             return TE_OK;
         }
     }
