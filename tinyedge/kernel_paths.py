@@ -28,9 +28,9 @@ DW_BAND_MIN_COLS = 8  # TE_DSP_DW_BAND_MIN_COLS
 DW_PLANE_BYTES = 2048  # TE_DSP_DW_PLANE_BYTES
 DW_PLANE_MIN_PIXELS = 12  # TE_DSP_DW_PLANE_MIN_PIXELS
 
-ARMV7EM_PATHS = ("TE_CONV_SIX", "TE_CONV_FILTER_COLUMNS", "TE_CONV_COLUMNS", "TE_CONV_ROW_BLOCKS", "TE_CONV_NARROW", "TE_CONV_LONG",
-                 "TE_CONV_IN_PLACE", "TE_DW_BANDS", "TE_DW_STRIDE2", "TE_DW_PIXELS",
-                 "TE_ROW_BLOCKS")
+ARMV7EM_PATHS = ("TE_CONV_SIX", "TE_CONV_FILTER_COLUMNS", "TE_CONV_COLUMNS",
+                 "TE_CONV_ROW_BLOCKS", "TE_CONV_NARROW", "TE_CONV_LONG", "TE_CONV_IN_PLACE",
+                 "TE_DW_BANDS", "TE_DW_STRIDE2", "TE_DW_PIXELS", "TE_ROW_BLOCKS")
 
 # Where a tensor argument lies in the arena, or None (a weight, a state)
 OffsetOf = Callable[[Tensor], Optional[int]]
@@ -162,7 +162,8 @@ def armv7em_paths(calls: list[KernelCall], offset_of: OffsetOf | None = None) ->
                              and p["pad_h"] == p["pad_w"] == 0
                              and (out_dims["h"], out_dims["w"]) == (in_dims["h"], in_dims["w"]))
                 row = filter_dims["w"] * filter_dims["c"]
-                rows_aligned = not pointwise and row % 4 == 0 and row >= 16  # conv_columns'
+                # conv_columns' rows_aligned
+                rows_aligned = int(not pointwise and row % 4 == 0 and row >= 16)
                 k4, cout4 = (k + 3) // 4 * 4, (out_dims["c"] + 3) // 4 * 4
                 if (_all_prepared(call) and not pointwise and k <= FILTER_COLUMN_MAX_K
                         and cout4 * k4 * 2 <= FILTER_COLUMN_BYTES):  # takes_filter_columns

@@ -892,9 +892,10 @@ __attribute__((noinline)) static void pixel_outputs(const block_job *job, const 
  * TE_DSP_SIX_PAIR_MAX_K, each filter's weights read the second time from a
  * flash accelerator's data cache. The columns take at most 3.4 KB of stack
  * (288 values x 6 pixels, or 144 x 12), under the column path's 4.5 KB. The
- * last pixels short of a block take conv_columns. Order of reads and
- * writes: a block's (or pair's) outputs are written after its windows are
- * widened, blocks in raster order, as in conv_columns. */
+ * last pixels short of a block take conv_columns, or, in a build without it,
+ * a short block of their own (six_pixels). Order of reads and writes: a
+ * block's (or pair's) outputs are written after its windows are widened,
+ * blocks in raster order, as in conv_columns. */
 #define TE_DSP_SIX 6
 #define TE_DSP_SIX_MAX_K 288
 #define TE_DSP_SIX_PAIR_MAX_K 144

@@ -12,8 +12,9 @@
 #ifndef TE_CONV_COLUMNS
 #define TE_CONV_COLUMNS 1
 #endif
-/* conv2d_s8.c: pointwise layers of whole steps of 16 inputs, six pixels at
- * a time (conv_six) */
+/* conv2d_s8.c: windows of whole groups of 4 values (16 to 288), six pixels
+ * at a time (conv_six); without the column path, also a layer's last, short
+ * block */
 #ifndef TE_CONV_SIX
 #define TE_CONV_SIX 1
 #endif
