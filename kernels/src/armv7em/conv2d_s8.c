@@ -61,8 +61,9 @@
 
 /* One group of 4 dot-product steps for the 4 pixels of a column block: the
  * weights widened by SXTB16 (lanes 0, 2) and SXTB16 ROR #8 (lanes 1, 3), the
- * columns loaded two pixels per LDM into r8-r11 (ascending, as LDM needs). */
-#define TE_DSP_GROUP                               \
+ * columns loaded two pixels per LDM into r8-r11 (ascending, as LDM needs).
+ * The fourth sum in S3 (conv_six's group puts it in r7). */
+#define TE_DSP_GROUP_S3(S3)                        \
     "ldr %[w0], [%[w]], #4\n\t"                    \
     "sxtb16 %[w1], %[w0], ror #8\n\t"              \
     "sxtb16 %[w0], %[w0]\n\t"                      \
@@ -74,8 +75,9 @@
     "ldm %[c]!, {r8, r9, r10, r11}\n\t"            \
     "smlad %[s2], r8, %[w0], %[s2]\n\t"            \
     "smlad %[s2], r9, %[w1], %[s2]\n\t"            \
-    "smlad %[s3], r10, %[w0], %[s3]\n\t"           \
-    "smlad %[s3], r11, %[w1], %[s3]\n\t"
+    "smlad " S3 ", r10, %[w0], " S3 "\n\t"         \
+    "smlad " S3 ", r11, %[w1], " S3 "\n\t"
+#define TE_DSP_GROUP TE_DSP_GROUP_S3("%[s3]")
 
 /* The dot product of N groups (N: the operand counting them, consumed) with
  * the 4 columns of a block: N mod 4 groups first (bits 0 and 1 of N, which
@@ -921,19 +923,7 @@ typedef char te_six_loop_layout[offsetof(six_loop, groups) == 44 ? 1 : -1];
 /* One group of 4 dot-product steps for the six pixels of a block: the sums
  * in s0, s1, s2, r7, s4 and f */
 #define TE_DSP_GROUP6                              \
-    "ldr %[w0], [%[w]], #4\n\t"                    \
-    "sxtb16 %[w1], %[w0], ror #8\n\t"              \
-    "sxtb16 %[w0], %[w0]\n\t"                      \
-    "ldm %[c]!, {r8, r9, r10, r11}\n\t"            \
-    "smlad %[s0], r8, %[w0], %[s0]\n\t"            \
-    "smlad %[s0], r9, %[w1], %[s0]\n\t"            \
-    "smlad %[s1], r10, %[w0], %[s1]\n\t"           \
-    "smlad %[s1], r11, %[w1], %[s1]\n\t"           \
-    "ldm %[c]!, {r8, r9, r10, r11}\n\t"            \
-    "smlad %[s2], r8, %[w0], %[s2]\n\t"            \
-    "smlad %[s2], r9, %[w1], %[s2]\n\t"            \
-    "smlad r7, r10, %[w0], r7\n\t"                 \
-    "smlad r7, r11, %[w1], r7\n\t"                 \
+    TE_DSP_GROUP_S3("r7")                          \
     "ldm %[c]!, {r8, r9, r10, r11}\n\t"            \
     "smlad %[s4], r8, %[w0], %[s4]\n\t"            \
     "smlad %[s4], r9, %[w1], %[s4]\n\t"            \
