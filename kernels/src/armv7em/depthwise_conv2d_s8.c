@@ -961,17 +961,15 @@ TE_DW_BAND_SECTION static void band_dot_s2(band_job *job)
 #undef TE_DW_BAND_S2_OUTPUT
 #undef TE_DW_BAND_ROWS
 
-/* One output of band_requant: the next sum requantized, stored, out moved on */
-#define TE_DW_BAND_OUTPUT                                                                    \
-    "ldr %[x], [%[acc]], #4\n\t"                                                           \
-    TE_DSP_RQ_APPLY_ASM("%[x]", "%[m]", "%[rlo]", "%[rhi]", "%[right]", "%[lo]", "%[hi]")    \
-    "ssat %[hi], #8, %[hi]\n\t"                                                            \
-    "strb %[hi], [%[out]]\n\t"                                                             \
-    "add %[out], %[out], %[ch]\n\t"
+/* Sum X requantized in place (saturated to int8) */
+#define TE_DW_BAND_OUTPUT(X)                                                                 \
+    TE_DSP_RQ_APPLY_ASM(X, "%[m]", "%[rlo]", "%[rhi]", "%[right]", "%[lo]", "%[hi]")         \
+    "ssat " X ", #8, %[hi]\n\t"
 
 /* out = te_dsp_out_s8(te_dsp_rq_apply(sum, rq), 0, -128, 127, 1) for rows x
  * cols sums from acc, the outputs ch apart in a row: the fields in r8-r11
- * by one LDM. */
+ * by one LDM; two sums per LDRD (an odd row's first alone), their outputs
+ * at out and out + ch. The job and the rows left wait on the stack. */
 TE_DW_BAND_SECTION static void band_requant(const band_job *job, const int32_t *acc,
                                            int32_t rows)
 {
@@ -993,27 +991,39 @@ TE_DW_BAND_SECTION static void band_requant(const band_job *job, const int32_t *
         "ldm %[x], {r8, r9, r10, r11}\n\t"
         "ldr %[out], [%[job], #60]\n\t"
         "ldr %[ch], [%[job], #64]\n\t"
+        "strd %[job], %[rows], [sp, #-8]!\n\t"
         "1:\n\t"
         "ldr %[n], [%[job], #40]\n\t"
-        /* two outputs per iteration: an odd count, made even, enters at the
-         * second */
-        "ands %[x], %[n], #1\n\t"
-        "add %[n], %[n], %[x]\n\t"
-        "bne 3f\n\t"
+        /* an odd count: one output first */
+        "lsrs %[n], %[n], #1\n\t"
+        "bcc 2f\n\t"
+        "ldr %[x], [%[acc]], #4\n\t"
+        TE_DW_BAND_OUTPUT("%[x]")
+        "strb %[x], [%[out]]\n\t"
+        "add %[out], %[out], %[ch]\n\t"
+        "cmp %[n], #0\n\t"
+        "beq 3f\n\t"
         "2:\n\t"
-        TE_DW_BAND_OUTPUT
-        "3:\n\t"
-        TE_DW_BAND_OUTPUT
-        "subs %[n], %[n], #2\n\t"
+        "ldrd %[x], %[job], [%[acc]], #8\n\t"
+        TE_DW_BAND_OUTPUT("%[x]")
+        TE_DW_BAND_OUTPUT("%[job]")
+        "strb %[x], [%[out]]\n\t"
+        "strb %[job], [%[out], %[ch]]\n\t"
+        "add %[out], %[out], %[ch], lsl #1\n\t"
+        "subs %[n], %[n], #1\n\t"
         "bne 2b\n\t"
+        "3:\n\t"
+        "ldrd %[job], %[rows], [sp]\n\t"
         "ldr %[x], [%[job], #68]\n\t"
         "add %[out], %[out], %[x]\n\t"
         "subs %[rows], %[rows], #1\n\t"
+        "str %[rows], [sp, #4]\n\t"
         "bne 1b\n\t"
+        "add sp, sp, #8\n\t"
         : [acc] "+r"(a), [rows] "+r"(left), [out] "=&r"(out), [ch] "=&r"(ch), [n] "=&r"(n),
           [x] "=&r"(x), [lo] "=&r"(lo), [hi] "=&r"(hi), [m] "=&r"(m), [rlo] "=&r"(round_lo),
-          [rhi] "=&r"(round_hi), [right] "=&r"(right)
-        : [job] "r"(jp)
+          [rhi] "=&r"(round_hi), [right] "=&r"(right), [job] "+r"(jp)
+        :
         : "cc", "memory");
 }
 #undef TE_DW_BAND_OUTPUT
