@@ -338,7 +338,7 @@ static void conv_case(int32_t index)
         in.c = range(577, 700);
     }
     if (pointwise && groups == 1 && range(0, 2) == 0) {
-        /* whole steps of 16 inputs: blocks of six pixels (TE_DSP_SIX_MAX_K 192) */
+        /* multiples of 16 up to 208: six-pixel blocks (conv_six, up to 288) */
         in.c = 16 * range(1, 13);
     }
     f.c = in.c / groups;

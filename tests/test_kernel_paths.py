@@ -47,7 +47,7 @@ CASES = {
                       {"TE_CONV_COLUMNS", "TE_CONV_ROW_BLOCKS"}),
     "pointwise-narrow": (lambda rng: tb.conv2d_model(rng, (1, 6, 5, 12), 10, kernel=1),
                          {"TE_CONV_NARROW"}),
-    # whole steps of 16 inputs: blocks of six pixels (30 of them)...
+    # 32 inputs, whole groups of 4: blocks of six pixels (30 of them)...
     "pointwise-six": (lambda rng: tb.conv2d_model(rng, (1, 6, 5, 32), 10, kernel=1),
                       {"TE_CONV_SIX"}),
     # ...and of 29 pixels, the last 5 in column blocks (a short block of six would
