@@ -902,22 +902,25 @@ __attribute__((noinline)) static void pixel_outputs(const block_job *job, const 
 #define TE_DSP_SIX_MAX_K 288
 #define TE_DSP_SIX_PAIR_MAX_K 144
 
-/* The state of filters_six's loop, in memory; offsets fixed by the asm */
+/* The state of filters_six's loop, in memory; offsets fixed by the asm,
+ * which loads the first eight fields with one LDM and stores the first five
+ * back once per filter */
 typedef struct {
-    const int32_t *cols;   /* 0: the first block's columns */
-    const int32_t *bias;   /* 4: the next filter's bias */
-    const te_dsp_rq *rq;   /* 8: the next filter's requantization */
-    int8_t *out;           /* 12: the next filter's output for pixel 0 */
-    int32_t cout;          /* 16: output stride between pixels */
-    int32_t block_bytes;   /* 20: bytes of one block's columns, 48 per group */
-    int32_t blocks;        /* 24: 1 or 2 */
-    int32_t filters;       /* 28: filters left, >= 1 */
-    const int8_t *w;       /* 32: the next filter's weights */
-    int32_t rq_step;       /* 36: sizeof (te_dsp_rq), or 0 when per tensor */
-    int32_t out_offset;    /* 40 */
-    int32_t groups;        /* 44: groups of 4 weights per filter, >= 1 */
+    const int8_t *w;         /* 0: the next filter's weights */
+    const int32_t *bias;     /* 4: the next filter's bias */
+    const te_dsp_rq *rq;     /* 8: its requantization (te_dsp_rq_fold: offset folded in
+                              * where right <= TE_DSP_FOLD_MAX_RIGHT) */
+    int8_t *out;             /* 12: its output for the first pixel */
+    int32_t filters;         /* 16: filters left, >= 1 */
+    int32_t rq_step;         /* 20: sizeof (te_dsp_rq), or 0 when per tensor */
+    int32_t w_bytes;         /* 24: weights per filter, 4 * groups */
+    const int32_t *cols;     /* 28: the first block's columns */
+    const int32_t *cols_end; /* 32: past the last block's */
+    int32_t cout;            /* 36: output stride between pixels */
+    int32_t groups;          /* 40: groups of 4 weights per filter, >= 1 */
+    int32_t out_offset;      /* 44: for an rq without it */
 } six_loop;
-typedef char te_six_loop_layout[offsetof(six_loop, groups) == 44 ? 1 : -1];
+typedef char te_six_loop_layout[offsetof(six_loop, out_offset) == 44 ? 1 : -1];
 
 #if TE_DSP_ASM
 /* One group of 4 dot-product steps for the six pixels of a block: the sums
@@ -930,18 +933,26 @@ typedef char te_six_loop_layout[offsetof(six_loop, groups) == 44 ? 1 : -1];
     "smlad %[f], r10, %[w0], %[f]\n\t"             \
     "smlad %[f], r11, %[w1], %[f]\n\t"
 
-/* Sum S requantized in place, the output offset (in c) added, saturated */
+/* Sum S requantized in place, the offset folded in the rq, saturated */
 #define TE_DSP_SIX_OUTPUT(S)                                               \
     TE_DSP_RQ_APPLY_ASM(S, "r8", "r9", "r10", "r11", "%[w0]", "%[w1]")   \
-    "add %[w1], %[w1], %[c]\n\t"                                         \
     "ssat " S ", #8, %[w1]\n\t"
 
-/* For each of f->filters filters from f->w, over f->blocks blocks: the six
- * sums from the filter's bias, requantized and stored at out + j * cout.
- * Every register is taken during the dot product, r7 too (pushed first):
- * the loop's state waits on the stack, sp + 0: f, 4: blocks left, 8: the
- * end of the block's columns (the next block's start), 12: the bias, 16:
- * the filter's weights, 20: the block's outputs, 24: past the weights. */
+/* The same for an rq without the offset, which is in w */
+#define TE_DSP_SIX_OUTPUT_ADD(S)                                           \
+    TE_DSP_RQ_APPLY_ASM(S, "r8", "r9", "r10", "r11", "%[w0]", "%[w1]")   \
+    "add %[w1], %[w1], %[w]\n\t"                                        \
+    "ssat " S ", #8, %[w1]\n\t"
+
+/* For each of f->filters filters, over the blocks from f->cols to
+ * f->cols_end: the six sums from the filter's bias, requantized and stored
+ * at out + j * cout. Every register is taken during the dot product, r7 too
+ * (pushed first): the loop's state waits in a frame on the stack, sp + 0:
+ * the filter's weights, 4: its bias, 8: its rq, 12: the end of its weights,
+ * 16: the block's outputs (written by one STM per filter; the first two read
+ * by one LDRD per block), 20: cout, 24: groups, 28: f, 32: cols_end, 36: the
+ * output offset, which an rq of a right shift over TE_DSP_FOLD_MAX_RIGHT
+ * does not hold. */
 __attribute__((noinline)) static void filters_six(six_loop *f)
 {
     register six_loop *fp __asm__("r0") = f;
@@ -955,29 +966,37 @@ __attribute__((noinline)) static void filters_six(six_loop *f)
     register int32_t w1 __asm__("lr");
     __asm__ volatile(
         "push {r7}\n\t"
-        "sub sp, sp, #28\n\t"
-        "str %[f], [sp]\n\t"
-        "10:\n\t"
-        "ldr %[w0], [%[f], #4]\n\t"
-        "ldr %[w1], [%[w0]], #4\n\t"
-        "str %[w0], [%[f], #4]\n\t"
-        "str %[w1], [sp, #12]\n\t"
-        "ldr %[w0], [%[f], #32]\n\t"
-        "str %[w0], [sp, #16]\n\t"
-        "ldr %[w0], [%[f], #0]\n\t"
-        "str %[w0], [sp, #8]\n\t"
-        "ldr %[w0], [%[f], #12]\n\t"
-        "str %[w0], [sp, #20]\n\t"
-        "ldr %[w0], [%[f], #24]\n\t"
-        "str %[w0], [sp, #4]\n\t"
-        "11:\n\t"
-        "ldr %[c], [sp, #8]\n\t"
-        "ldr %[w0], [%[f], #20]\n\t"
-        "add %[w0], %[c], %[w0]\n\t"
-        "str %[w0], [sp, #8]\n\t"
-        "ldr %[w], [sp, #16]\n\t"
+        "sub sp, sp, #40\n\t"
+        "str %[f], [sp, #28]\n\t"
         "ldr %[w0], [%[f], #44]\n\t"
-        "ldr %[s0], [sp, #12]\n\t"
+        "str %[w0], [sp, #36]\n\t"
+        "ldr %[w0], [%[f], #36]\n\t"
+        "str %[w0], [sp, #20]\n\t"
+        "ldr %[w0], [%[f], #40]\n\t"
+        "str %[w0], [sp, #24]\n\t"
+        "ldr %[w0], [%[f], #32]\n\t"
+        "str %[w0], [sp, #32]\n\t"
+        /* each filter: r1 = w, r2 = bias, r4 = rq, r6 = out, r8 = filters
+         * left, r9 = rq_step, r10 = w_bytes, r11 = cols from f; the frame
+         * gets w, the bias, rq, w + w_bytes (r5) and out; f the next
+         * filter's fields */
+        "10:\n\t"
+        "ldr r0, [sp, #28]\n\t"
+        "ldm r0, {r1, r2, r4, r6, r8, r9, r10, r11}\n\t"
+        "subs r8, r8, #1\n\t"
+        "bmi 9f\n\t"
+        "ldr r3, [r2], #4\n\t"
+        "add r5, r1, r10\n\t"
+        "stm sp, {r1, r3, r4, r5, r6}\n\t"
+        "mov r1, r5\n\t"
+        "add r4, r4, r9\n\t"
+        "add r6, r6, #1\n\t"
+        "stm r0, {r1, r2, r4, r6, r8}\n\t"
+        "mov %[c], r11\n\t"
+        /* each block: the columns follow the block before */
+        "11:\n\t"
+        "ldrd %[w], %[s0], [sp]\n\t"
+        "ldr %[w0], [sp, #24]\n\t"
         "mov %[s1], %[s0]\n\t"
         "mov %[s2], %[s0]\n\t"
         "mov r7, %[s0]\n\t"
@@ -991,56 +1010,38 @@ __attribute__((noinline)) static void filters_six(six_loop *f)
         TE_DSP_GROUP6
         TE_DSP_GROUP6
         TE_DSP_GROUP6
-        "ldr %[w0], [sp, #8]\n\t"
-        "cmp %[c], %[w0]\n\t"
+        "ldr %[w0], [sp, #12]\n\t"
+        "cmp %[w], %[w0]\n\t"
         "bne 12b\n\t"
         "3:\n\t"
-        "str %[w], [sp, #24]\n\t"
-        "ldr %[w], [sp]\n\t"
-        "ldr %[c], [%[w], #8]\n\t"
-        "ldm %[c], {r8, r9, r10, r11}\n\t"
-        "ldr %[c], [%[w], #40]\n\t"
+        "ldr %[w], [sp, #8]\n\t"
+        "ldm %[w], {r8, r9, r10, r11}\n\t"
+        "cmp r11, #" TE_DSP_STR(TE_DSP_FOLD_MAX_RIGHT) "\n\t"
+        "bgt 20f\n\t"
         TE_DSP_SIX_OUTPUT("%[s0]")
         TE_DSP_SIX_OUTPUT("%[s1]")
         TE_DSP_SIX_OUTPUT("%[s2]")
         TE_DSP_SIX_OUTPUT("r7")
         TE_DSP_SIX_OUTPUT("%[s4]")
         TE_DSP_SIX_OUTPUT("%[f]")
-        /* the outputs at c, c + cout (w) ... c + 5 cout, their addresses
+        "21:\n\t"
+        /* the outputs at r8, r8 + cout (r9) ... r8 + 5 cout, their addresses
          * made ahead of the stores (no ALU-to-address interlock) */
-        "ldr %[c], [sp, #20]\n\t"
-        "ldr %[w], [%[w], #16]\n\t"
-        "add %[w0], %[c], %[w], lsl #1\n\t"
-        "add %[w1], %[w0], %[w], lsl #1\n\t"
-        "strb %[s0], [%[c]]\n\t"
-        "strb %[s1], [%[c], %[w]]\n\t"
-        "strb %[s2], [%[w0]]\n\t"
-        "strb r7, [%[w0], %[w]]\n\t"
-        "strb %[s4], [%[w1]]\n\t"
-        "strb %[f], [%[w1], %[w]]\n\t"
-        "add %[c], %[w1], %[w], lsl #1\n\t"
-        "str %[c], [sp, #20]\n\t"
-        "ldr %[f], [sp]\n\t"
-        "ldr %[w0], [sp, #4]\n\t"
-        "subs %[w0], %[w0], #1\n\t"
-        "str %[w0], [sp, #4]\n\t"
+        "ldrd r8, r9, [sp, #16]\n\t"
+        "add r10, r8, r9, lsl #1\n\t"
+        "add r11, r10, r9, lsl #1\n\t"
+        "strb %[s0], [r8]\n\t"
+        "strb %[s1], [r8, r9]\n\t"
+        "strb %[s2], [r10]\n\t"
+        "strb r7, [r10, r9]\n\t"
+        "strb %[s4], [r11]\n\t"
+        "strb %[f], [r11, r9]\n\t"
+        "add r8, r11, r9, lsl #1\n\t"
+        "str r8, [sp, #16]\n\t"
+        "ldr %[w0], [sp, #32]\n\t"
+        "cmp %[c], %[w0]\n\t"
         "bne 11b\n\t"
-        "ldr %[w0], [sp, #24]\n\t"
-        "str %[w0], [%[f], #32]\n\t"
-        "ldr %[c], [%[f], #8]\n\t"
-        "ldr %[w0], [%[f], #36]\n\t"
-        "add %[c], %[c], %[w0]\n\t"
-        "str %[c], [%[f], #8]\n\t"
-        "ldr %[c], [%[f], #12]\n\t"
-        "adds %[c], %[c], #1\n\t"
-        "str %[c], [%[f], #12]\n\t"
-        "ldr %[w0], [%[f], #28]\n\t"
-        "subs %[w0], %[w0], #1\n\t"
-        "str %[w0], [%[f], #28]\n\t"
-        "bne 10b\n\t"
-        "add sp, sp, #28\n\t"
-        "pop {r7}\n\t"
-        "b 9f\n\t"
+        "b 10b\n\t"
         /* groups mod 4 first: bit 0 into N, bit 1 into C, which the groups'
          * instructions leave alone; then the whole steps, if any */
         "5:\n\t"
@@ -1052,45 +1053,58 @@ __attribute__((noinline)) static void filters_six(six_loop *f)
         TE_DSP_GROUP6
         TE_DSP_GROUP6
         "7:\n\t"
-        "ldr %[w0], [sp, #8]\n\t"
-        "cmp %[c], %[w0]\n\t"
+        "ldr %[w0], [sp, #12]\n\t"
+        "cmp %[w], %[w0]\n\t"
         "bne 12b\n\t"
         "b 3b\n\t"
+        /* an rq without the offset */
+        "20:\n\t"
+        "ldr %[w], [sp, #36]\n\t"
+        TE_DSP_SIX_OUTPUT_ADD("%[s0]")
+        TE_DSP_SIX_OUTPUT_ADD("%[s1]")
+        TE_DSP_SIX_OUTPUT_ADD("%[s2]")
+        TE_DSP_SIX_OUTPUT_ADD("r7")
+        TE_DSP_SIX_OUTPUT_ADD("%[s4]")
+        TE_DSP_SIX_OUTPUT_ADD("%[f]")
+        "b 21b\n\t"
         "9:\n\t"
+        "add sp, sp, #40\n\t"
+        "pop {r7}\n\t"
         : [f] "+r"(fp), [w] "=&r"(w), [c] "=&r"(c), [s0] "=&r"(s0), [s1] "=&r"(s1),
           [s2] "=&r"(s2), [s4] "=&r"(s4), [w0] "=&r"(w0), [w1] "=&r"(w1)
         :
         : "r8", "r9", "r10", "r11", "cc", "memory");
 }
+#undef TE_DSP_SIX_OUTPUT_ADD
 #undef TE_DSP_SIX_OUTPUT
 #undef TE_DSP_GROUP6
 #else
 static void filters_six(six_loop *f)
 {
-    const int32_t groups = f->groups;
+    const int32_t cout = f->cout;
     for (; f->filters > 0; f->filters--) {
         const int32_t bias = *f->bias++;
-        int32_t b, g, j;
-        for (b = 0; b < f->blocks; b++) {
-            const int32_t *c = f->cols + b * 2 * TE_DSP_SIX * groups;
-            int8_t *out = f->out + b * TE_DSP_SIX * f->cout;
+        const int32_t *c = f->cols;
+        int8_t *out = f->out;
+        int32_t g, j;
+        for (; c != f->cols_end; out += TE_DSP_SIX * cout) {
             int32_t s[TE_DSP_SIX];
             for (j = 0; j < TE_DSP_SIX; j++) {
                 s[j] = bias;
             }
-            for (g = 0; g < groups; g++, c += 2 * TE_DSP_SIX) {
+            for (g = 0; g < f->groups; g++, c += 2 * TE_DSP_SIX) {
                 const int32_t a = te_dsp_ld4(f->w + 4 * g);
                 const int32_t lo = __sxtb16(a), hi = te_dsp_sxtb16_ror8(a);
                 for (j = 0; j < TE_DSP_SIX; j++) {
                     s[j] = __smlad(c[2 * j + 1], hi, __smlad(c[2 * j], lo, s[j]));
                 }
             }
+            const int32_t off = f->rq->right > TE_DSP_FOLD_MAX_RIGHT ? f->out_offset : 0;
             for (j = 0; j < TE_DSP_SIX; j++) {
-                out[j * f->cout] = te_dsp_out_s8(te_dsp_rq_apply(s[j], f->rq), f->out_offset,
-                                                 -128, 127, 1);
+                out[j * cout] = te_dsp_out_s8(te_dsp_rq_apply(s[j], f->rq), off, -128, 127, 1);
             }
         }
-        f->w += 4 * groups;
+        f->w += f->w_bytes;
         f->rq = (const te_dsp_rq *)((const char *)f->rq + f->rq_step);
         f->out++;
     }
@@ -1161,7 +1175,6 @@ __attribute__((noinline)) static void six_short_outputs(const block_job *job, si
         f->rq = job->rq + (job->per_channel ? oc : 0);
         f->out = buffer;
         f->cout = n;
-        f->blocks = 1;
         f->filters = n;
         f->w = job->filter + oc * job->k;
         filters_six(f);
@@ -1172,7 +1185,8 @@ __attribute__((noinline)) static void six_short_outputs(const block_job *job, si
 }
 
 /* takes_six: the outputs of the first `pixels` pixels (six_pixels), in
- * blocks of six (12 at a time where the pair fits) */
+ * blocks of six (12 at a time where the pair fits). The output offset is
+ * folded into the call's requantization table meanwhile, where it fits. */
 __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block_job *job,
                                                const int8_t *input, int8_t *output,
                                                int32_t pixels)
@@ -1184,12 +1198,18 @@ __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block
     const int32_t block_words = 2 * TE_DSP_SIX * groups;
     int32_t cols[block_words * (pairs ? 2 : 1)];
     int8_t window[pointwise ? 4 : k];
+    const int32_t rqs = job->per_channel ? cout : 1;
     six_loop f;
     int32_t first = 0, j, batch = 0, oy = 0, ox = 0;
     f.groups = groups;
-    f.out_offset = job->output_offset;
-    f.block_bytes = block_words * (int32_t)sizeof(int32_t);
+    f.w_bytes = k;
     f.rq_step = job->per_channel ? (int32_t)sizeof(te_dsp_rq) : 0;
+    f.out_offset = job->output_offset;
+    for (j = 0; j < rqs; j++) {
+        if (job->rq[j].right <= TE_DSP_FOLD_MAX_RIGHT) {
+            te_dsp_rq_fold(&job->rq[j], job->output_offset);
+        }
+    }
     while (first < pixels) {
         const int32_t blocks = pairs && pixels - first >= 2 * TE_DSP_SIX ? 2 : 1;
         /* under 6 only for a last, short block, whose slots past count keep
@@ -1207,6 +1227,7 @@ __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block
             }
         }
         f.cols = cols;
+        f.cols_end = cols + blocks * block_words;
         if (count < TE_DSP_SIX) {
             six_short_outputs(job, &f, count, output + first * cout);
         } else {
@@ -1214,7 +1235,6 @@ __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block
             f.rq = job->rq;
             f.out = output + first * cout;
             f.cout = cout;
-            f.blocks = blocks;
             f.filters = cout;
             f.w = job->filter;
             filters_six(&f);
@@ -1225,6 +1245,12 @@ __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block
                             job->activation_max);
         }
         first += count;
+    }
+    for (j = 0; j < rqs; j++) {
+        /* the table back as the column path reads it */
+        if (job->rq[j].right <= TE_DSP_FOLD_MAX_RIGHT) {
+            te_dsp_rq_fold(&job->rq[j], -job->output_offset);
+        }
     }
 }
 #endif

@@ -1122,11 +1122,8 @@ TE_DW_BAND_SECTION static void band_channel(const dw_layer *l, int32_t c, const 
     job->out = out;
     dot(job);
     job->rows = rows; /* the asm used it up */
-    if (te_dsp_rq_init(&job->rq, mult, shift) && job->rq.right <= 21) {
-        /* te_dsp_rq_apply's high word plus out_off * 2^right, shifted by
-         * right, is the result plus out_off: |high word| < 2^30 + 2^20 and
-         * |out_off * 2^21| <= 2^28, so the sum fits */
-        job->rq.round_hi += p->output_offset * ((int32_t)1 << job->rq.right);
+    if (te_dsp_rq_init(&job->rq, mult, shift) && job->rq.right <= TE_DSP_FOLD_MAX_RIGHT) {
+        te_dsp_rq_fold(&job->rq, p->output_offset);
         band_requant(job, acc, rows);
         return;
     }

@@ -155,6 +155,21 @@ TE_DSP_INLINE int32_t te_dsp_rq_apply(int32_t x, const te_dsp_rq *rq)
 #endif
 }
 
+/* te_dsp_rq_apply with the output offset off folded into rq's round_hi gives
+ * its result plus off: the high word plus off * 2^right, shifted by right, is
+ * the shifted high word plus off. |high word| < 2^30 + 2^20 and |off *
+ * 2^right| <= 2^28 for right <= TE_DSP_FOLD_MAX_RIGHT, so the sum fits; a
+ * kernel checks right before folding. te_dsp_rq_fold(rq, -off) takes it back. */
+#define TE_DSP_FOLD_MAX_RIGHT 21
+/* A constant as an asm operand's text */
+#define TE_DSP_STR_(x) #x
+#define TE_DSP_STR(x) TE_DSP_STR_(x)
+
+TE_DSP_INLINE void te_dsp_rq_fold(te_dsp_rq *rq, int32_t off)
+{
+    rq->round_hi += off * ((int32_t)1 << rq->right);
+}
+
 /* Most channels a kernel prepares (16 bytes each, on the stack); past it, and
  * for pairs te_dsp_rq_init declines, the kernels take te_dsp_mbqm. */
 #define TE_DSP_RQ_MAX_CH 256
