@@ -966,6 +966,16 @@ def test_convolution_without_column_blocks_matches_reference(tmp_path):
     assert int(done.group(1)) == CASES
 
 
+def test_convolution_one_six_pixel_block_at_a_time_matches_reference(tmp_path):
+    """-DTE_DSP_SIX_MAX_BLOCKS=1, the least stack for the six-pixel path's columns:
+    each filter runs over one block at a time."""
+    elf = build(tmp_path, "cortex-m4", "conv", 8, kernel_defines=("-DTE_DSP_SIX_MAX_BLOCKS=1",))
+    console = run(elf, "cortex-m4")
+    done = re.search(r"TE_DSP_DONE (\d+) (\d+) (\d+) (\d+)", console)
+    assert done and done.group(2) == "0", console[-2000:]
+    assert int(done.group(1)) == CASES
+
+
 def test_dsp_kernels_are_the_ones_built_for_cortex_m4_and_m7(shared_models, tmp_path):
     """The firmware of a model with conv, depthwise and fully connected layers takes the
     armv7em files for cortex-m4/m7/m55 and the reference ones for cortex-m3."""

@@ -890,17 +890,24 @@ __attribute__((noinline)) static void pixel_outputs(const block_job *job, const 
  * instructions; the sixth sum takes r7, which the asm saves and restores
  * around its loop. Column layout as conv_columns', six pixels a group: word
  * (6g + j) * 2 holds k = 4g and 4g + 2 of pixel j, the next word 4g + 1 and
- * 4g + 3. Two blocks (12 pixels) go together where k <=
- * TE_DSP_SIX_PAIR_MAX_K, each filter's weights read the second time from a
- * flash accelerator's data cache. The columns take at most 3.4 KB of stack
- * (288 values x 6 pixels, or 144 x 12), under the column path's 4.5 KB. The
- * last pixels short of a block take conv_columns, or, in a build without it,
- * a short block of their own (six_pixels). Order of reads and writes: a
- * block's (or pair's) outputs are written after its windows are widened,
- * blocks in raster order, as in conv_columns. */
+ * 4g + 3. Up to TE_DSP_SIX_MAX_BLOCKS blocks go together, as many as
+ * TE_DSP_SIX_COLUMN_BYTES of columns hold (two for k <= 144, four for k <=
+ * 72), each filter running over all of them: its per-filter set-up is shared
+ * and its weights come from a flash accelerator's data cache after the first
+ * block. The columns take at most 3.4 KB of stack (288 values x 6 pixels, 144
+ * x 12 or 72 x 24), under the column path's 4.5 KB. The last pixels short of
+ * a block take conv_columns, or, in a build without it, a short block of their
+ * own (six_pixels). Order of reads and writes: the blocks' outputs are written
+ * after all their windows are widened, blocks in raster order, as in
+ * conv_columns. */
 #define TE_DSP_SIX 6
 #define TE_DSP_SIX_MAX_K 288
-#define TE_DSP_SIX_PAIR_MAX_K 144
+#define TE_DSP_SIX_COLUMN_BYTES (TE_DSP_SIX_MAX_K * TE_DSP_SIX * 2)
+/* -DTE_DSP_SIX_MAX_BLOCKS=2 (or 1) keeps the columns of short windows to 1.5 KB
+ * (or 768 bytes) where a model's stack matters more than those layers' speed */
+#ifndef TE_DSP_SIX_MAX_BLOCKS
+#define TE_DSP_SIX_MAX_BLOCKS 4
+#endif
 
 /* The state of filters_six's loop, in memory; offsets fixed by the asm,
  * which loads the first eight fields with one LDM and stores the first five
@@ -1185,7 +1192,7 @@ __attribute__((noinline)) static void six_short_outputs(const block_job *job, si
 }
 
 /* takes_six: the outputs of the first `pixels` pixels (six_pixels), in
- * blocks of six (12 at a time where the pair fits). The output offset is
+ * blocks of six, up to TE_DSP_SIX_MAX_BLOCKS at a time. The output offset is
  * folded into the call's requantization table meanwhile, where it fits. */
 __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block_job *job,
                                                const int8_t *input, int8_t *output,
@@ -1194,9 +1201,11 @@ __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block
     const int32_t k = job->k, cout = job->cout, groups = k / 4;
     const int32_t oh = sh->out->h, ow = sh->out->w;
     const int32_t off2 = te_dsp_dup16(sh->params->input_offset);
-    const int pairs = k <= TE_DSP_SIX_PAIR_MAX_K, pointwise = is_pointwise(sh);
+    const int pointwise = is_pointwise(sh);
     const int32_t block_words = 2 * TE_DSP_SIX * groups;
-    int32_t cols[block_words * (pairs ? 2 : 1)];
+    const int32_t most = te_min_s32(TE_DSP_SIX_MAX_BLOCKS,
+                                    TE_DSP_SIX_COLUMN_BYTES / (block_words * 4));
+    int32_t cols[block_words * most];
     int8_t window[pointwise ? 4 : k];
     const int32_t rqs = job->per_channel ? cout : 1;
     six_loop f;
@@ -1211,7 +1220,7 @@ __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block
         }
     }
     while (first < pixels) {
-        const int32_t blocks = pairs && pixels - first >= 2 * TE_DSP_SIX ? 2 : 1;
+        const int32_t blocks = te_max_s32(1, te_min_s32(most, (pixels - first) / TE_DSP_SIX));
         /* under 6 only for a last, short block, whose slots past count keep
          * the columns of the block before (the first is whole, pixels >= 6):
          * their sums are dropped */
