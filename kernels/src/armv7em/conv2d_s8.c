@@ -908,6 +908,7 @@ __attribute__((noinline)) static void pixel_outputs(const block_job *job, const 
 #ifndef TE_DSP_SIX_MAX_BLOCKS
 #define TE_DSP_SIX_MAX_BLOCKS 4
 #endif
+typedef char te_six_max_blocks[TE_DSP_SIX_MAX_BLOCKS >= 1 ? 1 : -1];
 
 /* The state of filters_six's loop, in memory; offsets fixed by the asm,
  * which loads the first eight fields with one LDM and stores the first five
@@ -1191,6 +1192,19 @@ __attribute__((noinline)) static void six_short_outputs(const block_job *job, si
     }
 }
 
+/* off folded into (or, -off, taken out of) each entry of the call's
+ * requantization table that has room for it (te_dsp_rq_fold) */
+static void six_fold_offset(const block_job *job, int32_t off)
+{
+    const int32_t n = job->per_channel ? job->cout : 1;
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        if (job->rq[i].right <= TE_DSP_FOLD_MAX_RIGHT) {
+            te_dsp_rq_fold(&job->rq[i], off);
+        }
+    }
+}
+
 /* takes_six: the outputs of the first `pixels` pixels (six_pixels), in
  * blocks of six, up to TE_DSP_SIX_MAX_BLOCKS at a time. The output offset is
  * folded into the call's requantization table meanwhile, where it fits. */
@@ -1207,18 +1221,13 @@ __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block
                                     TE_DSP_SIX_COLUMN_BYTES / (block_words * 4));
     int32_t cols[block_words * most];
     int8_t window[pointwise ? 4 : k];
-    const int32_t rqs = job->per_channel ? cout : 1;
     six_loop f;
     int32_t first = 0, j, batch = 0, oy = 0, ox = 0;
     f.groups = groups;
     f.w_bytes = k;
     f.rq_step = job->per_channel ? (int32_t)sizeof(te_dsp_rq) : 0;
     f.out_offset = job->output_offset;
-    for (j = 0; j < rqs; j++) {
-        if (job->rq[j].right <= TE_DSP_FOLD_MAX_RIGHT) {
-            te_dsp_rq_fold(&job->rq[j], job->output_offset);
-        }
-    }
+    six_fold_offset(job, job->output_offset);
     while (first < pixels) {
         const int32_t blocks = te_max_s32(1, te_min_s32(most, (pixels - first) / TE_DSP_SIX));
         /* under 6 only for a last, short block, whose slots past count keep
@@ -1255,12 +1264,8 @@ __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block
         }
         first += count;
     }
-    for (j = 0; j < rqs; j++) {
-        /* the table back as the column path reads it */
-        if (job->rq[j].right <= TE_DSP_FOLD_MAX_RIGHT) {
-            te_dsp_rq_fold(&job->rq[j], -job->output_offset);
-        }
-    }
+    /* the table back as the column path reads it */
+    six_fold_offset(job, -job->output_offset);
 }
 #endif
 
