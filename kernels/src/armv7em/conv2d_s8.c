@@ -1194,7 +1194,7 @@ __attribute__((noinline)) static void six_short_outputs(const block_job *job, si
 
 /* off folded into (or, -off, taken out of) each entry of the call's
  * requantization table that has room for it (te_dsp_rq_fold) */
-static void six_fold_offset(const block_job *job, int32_t off)
+TE_DSP_INLINE void six_fold_offset(const block_job *job, int32_t off)
 {
     const int32_t n = job->per_channel ? job->cout : 1;
     int32_t i;
