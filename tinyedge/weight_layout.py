@@ -1,8 +1,10 @@
-"""The orders a kernel may read a weight matrix in (te_types.h, TE_FC_ROWS and
-TE_FC_QUAD_ROWS), and the interleaved copies passes/pack_weights.py attaches
-to layers for the kernels that read them faster.
+"""The orders a kernel may read a weight matrix in (te_types.h: TE_FC_ROWS and
+TE_FC_QUAD_ROWS, TE_CONV_FILTERS and TE_CONV_FILTER_PAIRS), and the
+interleaved copies passes/pack_weights.py attaches to layers for the kernels
+that read them faster.
 
     quad_rows(np.arange(8, dtype=np.int8).reshape(4, 2))  # one group of 4 rows of 2
+    filter_pairs(np.arange(16, dtype=np.int8).reshape(2, 1, 1, 8))  # 0..3, 8..11, 4..7, 12..15
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from tinyedge.ir import Node, Tensor
 
 # te_fc_params.filter_layout, te_lstm_params.weight_layout
 ROWS, QUAD_ROWS = 0, 1
+# te_conv_params.filter_layout (CONV_2D): TE_CONV_FILTERS is ROWS
+FILTER_PAIRS = 1
 
 
 def quad_rows(weights: np.ndarray) -> np.ndarray:
@@ -28,6 +32,15 @@ def quad_rows(weights: np.ndarray) -> np.ndarray:
     packed = np.concatenate([words.reshape(groups, -1), quads[:, :, whole:].reshape(groups, -1)],
                             axis=1)
     return np.concatenate([packed.reshape(-1), weights[4 * groups:].reshape(-1)])
+
+
+def filter_pairs(filters: np.ndarray) -> np.ndarray:
+    """CONV_2D filters [C_out, kh, kw, C_in] (C_out even, kh * kw * C_in a
+    multiple of 4) in the TE_CONV_FILTER_PAIRS order, flat: for each pair of
+    filters, word i of the first, then word i of the second, for every word."""
+    cout = filters.shape[0]
+    words = filters.reshape(cout // 2, 2, -1, 4)
+    return words.transpose(0, 2, 1, 3).reshape(-1).copy()
 
 
 def layout(node: Node) -> int:

@@ -30,7 +30,7 @@ typedef struct {
     int32_t stride_h; int32_t stride_w; int32_t dilation_h; int32_t dilation_w;
     int32_t pad_h; int32_t pad_w; int32_t depth_multiplier;
     int32_t input_offset; int32_t output_offset;
-    int32_t activation_min; int32_t activation_max;
+    int32_t activation_min; int32_t activation_max; int32_t filter_layout;
 } te_conv_params;
 typedef struct {
     int32_t input_offset; int32_t filter_offset; int32_t output_offset;

@@ -5,21 +5,24 @@ import pytest
 from kernel_harness import TE_ARG_ERROR, TE_OK, Requant, dims_of, kernels, new, ptr
 from kernel_harness import random_clamp, random_multipliers, shift_range_for
 from tinyedge import reference as ref
+from tinyedge import weight_layout
 from tinyedge.quant import compute_padding
 
 
 def run_conv(x, filt, bias, mult, shift, out_hw, *, stride=(1, 1), dilation=(1, 1),
-             pad=(0, 0), input_offset=0, output_offset=0, act=(-128, 127)):
+             pad=(0, 0), input_offset=0, output_offset=0, act=(-128, 127), pairs=False):
+    """pairs: hand the kernel the filters interleaved in pairs (TE_CONV_FILTER_PAIRS)"""
     ffi, lib = kernels()
     out = np.zeros((x.shape[0], out_hw[0], out_hw[1], filt.shape[0]), dtype=np.int8)
     params = new("te_conv_params", stride_h=stride[0], stride_w=stride[1],
                  dilation_h=dilation[0], dilation_w=dilation[1], pad_h=pad[0], pad_w=pad[1],
                  depth_multiplier=1, input_offset=input_offset, output_offset=output_offset,
-                 activation_min=act[0], activation_max=act[1])
+                 activation_min=act[0], activation_max=act[1], filter_layout=int(pairs))
     quant = Requant(mult, shift)
     bias_arr = None if bias is None else np.ascontiguousarray(bias, dtype=np.int32)
+    data = weight_layout.filter_pairs(filt) if pairs else np.ascontiguousarray(filt)
     status = lib.te_conv2d_s8(params, quant.struct, dims_of(x.shape), ptr(x, "int8_t"),
-                              dims_of(filt.shape), ptr(filt, "int8_t"),
+                              dims_of(filt.shape), ptr(data, "int8_t"),
                               ffi.NULL if bias_arr is None else ptr(bias_arr, "int32_t"),
                               dims_of(out.shape), ptr(out, "int8_t"))
     assert status == TE_OK
@@ -108,6 +111,27 @@ def test_random_against_reference():
     assert checked > 100
 
 
+def test_filters_in_pairs_give_the_same_outputs():
+    """TE_CONV_FILTER_PAIRS (te_types.h): groups 1, C_out even, k a multiple of 4."""
+    rng = np.random.default_rng(20261128)
+    checked = 0
+    for case in range(150):
+        c = random_case(rng, case)
+        if c is None:
+            continue
+        c_out, kh, kw, c_in = c["filt"].shape
+        if c["x"].shape[3] != c_in or c_out % 2 or (kh * kw * c_in) % 4:
+            continue
+        kwargs = dict(stride=c["stride"], dilation=c["dilation"], pad=c["pad"],
+                      input_offset=c["input_offset"], output_offset=c["output_offset"],
+                      act=c["act"])
+        args = (c["x"], c["filt"], c["bias"], c["mult"], c["shift"], c["out_hw"])
+        np.testing.assert_array_equal(run_conv(*args, pairs=True, **kwargs),
+                                      run_conv(*args, **kwargs), err_msg=f"case {case}")
+        checked += 1
+    assert checked >= 10
+
+
 def arg_error_call(**change):
     """Call te_conv2d_s8 on a valid 1x4x4x4 -> 1x4x4x6 (2 groups) setup with
     one thing changed; returns the status."""
@@ -156,6 +180,12 @@ def test_null_pointer(name):
     {"set_params": {"input_offset": 129}},
     {"set_params": {"output_offset": -129}},
     {"input_shape": (1, 0, 4, 4)},
+    {"set_params": {"filter_layout": 2}},       # no such layout
+    {"set_params": {"filter_layout": 1}},       # filters in pairs with 2 groups
+    {"set_params": {"filter_layout": 1}, "filter_shape": (6, 3, 3, 3),
+     "input_shape": (1, 4, 4, 3)},              # pairs, k = 27: not whole words
+    {"set_params": {"filter_layout": 1}, "filter_shape": (5, 1, 1, 4),
+     "output_shape": (1, 4, 4, 5), "requant": ([2**30] * 5, [0] * 5)},  # pairs, C_out odd
 ])
 def test_inconsistent_arguments(change):
     assert arg_error_call(**change) == TE_ARG_ERROR

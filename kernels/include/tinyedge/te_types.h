@@ -69,7 +69,20 @@ typedef struct {
     int32_t output_offset;
     int32_t activation_min;
     int32_t activation_max;
+    int32_t filter_layout; /* te_conv2d_s8 only: TE_CONV_FILTERS (0) or TE_CONV_FILTER_PAIRS */
 } te_conv_params;
+
+/* The order of te_conv2d_s8's filter bytes (te_conv_params.filter_layout).
+ * TE_CONV_FILTERS: [C_out][kh][kw][C_in / groups], as TFLite stores them.
+ * TE_CONV_FILTER_PAIRS: filters 2p and 2p + 1 interleaved by words, for a
+ * DSP kernel that computes two filters at once: for each word i < k / 4 of a
+ * filter (k = kh * kw * C_in), bytes 4i to 4i + 3 of filter 2p, then of
+ * 2p + 1; the pairs one after the other. Only for groups 1, C_out even and k
+ * a multiple of 4. tinyedge emits it for the layers the ARMv7E-M kernel's
+ * paired path takes; that kernel returns TE_ARG_ERROR for any other layer
+ * in this order (k over 288, no bias, or a requantization it does not
+ * prepare), the reference kernel takes them all. */
+enum { TE_CONV_FILTERS = 0, TE_CONV_FILTER_PAIRS = 1 };
 
 /* The order of a weight matrix's bytes, [rows][depth]: a fully connected
  * filter (te_fc_params.filter_layout, rows = units) or an LSTM gate's matrix

@@ -3,13 +3,23 @@
 
 #include <stddef.h>
 
+/* Byte `index` (< k) of filter oc, in rows or in pairs (te_types.h) */
+static int32_t filter_value(const int8_t *filter, int32_t layout, int32_t k, int32_t oc,
+                            int32_t index)
+{
+    if (layout == TE_CONV_FILTER_PAIRS) {
+        return filter[(oc / 2) * 2 * k + (index / 4) * 8 + (oc % 2) * 4 + index % 4];
+    }
+    return filter[oc * k + index];
+}
+
 te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
                        const te_dims *input_dims, const int8_t *input,
                        const te_dims *filter_dims, const int8_t *filter,
                        const int32_t *bias,
                        const te_dims *output_dims, int8_t *output)
 {
-    int32_t groups, filters_per_group;
+    int32_t groups, filters_per_group, k;
     int32_t batch, out_y, out_x, out_c;
 
     if (params == NULL || quant == NULL || input_dims == NULL || input == NULL ||
@@ -44,6 +54,12 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
         params->activation_min > params->activation_max) {
         return TE_ARG_ERROR;
     }
+    k = filter_dims->h * filter_dims->w * filter_dims->c;
+    if (params->filter_layout != TE_CONV_FILTERS &&
+        (params->filter_layout != TE_CONV_FILTER_PAIRS || groups != 1 ||
+         output_dims->c % 2 != 0 || k % 4 != 0)) {
+        return TE_ARG_ERROR;
+    }
 
     for (batch = 0; batch < output_dims->n; batch++) {
         for (out_y = 0; out_y < output_dims->h; out_y++) {
@@ -62,7 +78,7 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
                         for (kx = 0; kx < filter_dims->w; kx++) {
                             const int32_t in_x = in_x_origin + kx * params->dilation_w;
                             const int8_t *in_px;
-                            const int8_t *f_px;
+                            const int32_t at = (ky * filter_dims->w + kx) * filter_dims->c;
                             /* Zero padding: points outside the image add nothing. */
                             if (in_y < 0 || in_y >= input_dims->h ||
                                 in_x < 0 || in_x >= input_dims->w) {
@@ -70,10 +86,9 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
                             }
                             in_px = input + ((batch * input_dims->h + in_y) * input_dims->w
                                              + in_x) * input_dims->c + group * filter_dims->c;
-                            f_px = filter + ((out_c * filter_dims->h + ky) * filter_dims->w + kx)
-                                            * filter_dims->c;
                             for (ic = 0; ic < filter_dims->c; ic++) {
-                                acc += (uint32_t)((int32_t)f_px[ic]
+                                acc += (uint32_t)(filter_value(filter, params->filter_layout, k,
+                                                               out_c, at + ic)
                                                   * ((int32_t)in_px[ic] + params->input_offset));
                             }
                         }
