@@ -307,11 +307,86 @@ static te_conv_params conv_p;
 static te_requant conv_quant;
 static te_dims conv_in, conv_f, conv_out;
 static const int32_t *conv_bias;
+static const int8_t *conv_filter;
+static int8_t pairs_buf[MAX_FILTER] __attribute__((aligned(4)));
+static int32_t paired_cases; /* cases the DSP kernel took in pairs */
 
 static te_status conv_overlap(int use_ref, const int8_t *input, int8_t *output)
 {
     return (use_ref ? ref_te_conv2d_s8 : te_conv2d_s8)(
-        &conv_p, &conv_quant, &conv_in, input, &conv_f, filter_buf, conv_bias, &conv_out, output);
+        &conv_p, &conv_quant, &conv_in, input, &conv_f, conv_filter, conv_bias, &conv_out,
+        output);
+}
+
+/* filter_buf's cout filters of k bytes in TE_CONV_FILTER_PAIRS order, into
+ * pairs_buf (te_types.h) */
+static void pair_filters(int32_t cout, int32_t k)
+{
+    int32_t oc, i;
+    for (oc = 0; oc < cout; oc++) {
+        for (i = 0; i < k; i++) {
+            pairs_buf[(oc / 2) * 2 * k + (i / 4) * 8 + (oc % 2) * 4 + i % 4] =
+                filter_buf[oc * k + i];
+        }
+    }
+}
+
+/* Whether the DSP kernel takes this layer in pairs (takes_paired): a bias,
+ * k up to 288, and every channel's requantization in te_dsp_rq_init's form */
+static int takes_pairs(const te_requant *quant, int32_t k, int has_bias)
+{
+    int32_t i;
+    if (!has_bias || k > 288 || quant->count > 256) {
+        return 0;
+    }
+    for (i = 0; i < quant->count; i++) {
+        const int32_t m = quant->multipliers[i], s = quant->shifts[i];
+        if (m < 0 || (s >= 0 && m != 0)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The layer again with its filters in pairs: the reference's outputs, now in
+ * out_ref, are what both kernels must give (the DSP kernel declines what its
+ * paired path does not take with TE_ARG_ERROR), also over the input. */
+static void conv_pairs_case(int32_t index, te_status in_rows, int32_t n_in, int32_t n_out)
+{
+    te_conv_params p = conv_p;
+    const int32_t k = conv_f.h * conv_f.w * conv_f.c;
+    te_status a, b;
+    p.filter_layout = TE_CONV_FILTER_PAIRS;
+    pair_filters(conv_out.c, k);
+    memset(out_opt, 0x5a, sizeof out_opt);
+    a = ref_te_conv2d_s8(&p, &conv_quant, &conv_in, in_buf, &conv_f, pairs_buf, conv_bias,
+                         &conv_out, out_opt);
+    compare("conv2d_pairs_ref", index, in_rows, a, n_out);
+    if (in_rows != TE_OK) {
+        return;
+    }
+    if (!takes_pairs(&conv_quant, k, conv_bias != 0)) {
+        b = te_conv2d_s8(&p, &conv_quant, &conv_in, in_buf, &conv_f, pairs_buf, conv_bias,
+                         &conv_out, out_opt);
+        if (b != TE_ARG_ERROR) {
+            te_write("conv2d_pairs_declined ");
+            put_num(index);
+            te_write("\n");
+            failures++;
+        }
+        return;
+    }
+    memset(out_opt, 0x5a, sizeof out_opt);
+    b = te_conv2d_s8(&p, &conv_quant, &conv_in, in_buf, &conv_f, pairs_buf, conv_bias,
+                     &conv_out, out_opt);
+    compare("conv2d_pairs", index, TE_OK, b, n_out);
+    paired_cases++;
+    conv_p = p;
+    conv_filter = pairs_buf;
+    if (overlapped(conv_overlap, window_limit(&conv_in, &conv_out, conv_f.h, conv_f.w, &p),
+                   n_in, n_out, &a, &b)) {
+        compare("conv2d_pairs_overlapped", index, a, b, n_out);
+    }
 }
 
 static void conv_case(int32_t index)
@@ -420,8 +495,15 @@ static void conv_case(int32_t index)
     conv_f = f;
     conv_out = out;
     conv_bias = bias_null ? 0 : bias_buf;
+    conv_filter = filter_buf;
     if (overlapped(conv_overlap, window_limit(&in, &out, f.h, f.w, &p), n_in, n_out, &a, &b)) {
         compare("conv2d_overlapped", index, a, b, n_out);
+    }
+    if (groups == 1 && cout % 2 == 0 && (f.h * f.w * f.c) % 4 == 0) {
+        /* out_ref again: the overlapped run left its own outputs there */
+        memset(out_ref, 0x5a, sizeof out_ref);
+        a = ref_te_conv2d_s8(&p, &quant, &in, in_buf, &f, filter_buf, conv_bias, &out, out_ref);
+        conv_pairs_case(index, a, n_in, n_out);
     }
 }
 #endif
@@ -862,6 +944,11 @@ int main(void)
         cases++;
 #endif
     }
+#if TE_DSP_CONV
+    te_write("TE_DSP_PAIRED ");
+    put_num(paired_cases);
+    te_write("\n");
+#endif
     te_write("TE_DSP_DONE ");
     put_num(cases);
     put_num(failures);
@@ -942,6 +1029,10 @@ def test_dsp_kernel_matches_reference_on_the_emulator(tmp_path, kernel, target, 
     assert int(done.group(1)) == CASES
     # Most outputs are not clamped, so an arithmetic slip of one would show.
     assert int(done.group(3)) > int(done.group(4)) // 2, done.group(0)
+    if kernel == "conv":
+        # the layers again with their filters in pairs (TE_CONV_FILTER_PAIRS)
+        paired = re.search(r"TE_DSP_PAIRED (\d+)", console)
+        assert paired and int(paired.group(1)) >= CASES // 20, console[-2000:]
 
 
 @pytest.mark.parametrize("kernel", ["fc", "lstm"])

@@ -35,6 +35,11 @@
  * requantization prepared) take conv_narrow instead: each filter's weights in
  * registers, over up to 128 pixels at a time.
  *
+ * Filters that tinyedge interleaved in pairs (te_conv_params.filter_layout
+ * TE_CONV_FILTER_PAIRS: C_out even, windows of whole groups of 4 up to 288
+ * values) take blocks of six pixels, three pixels of two filters at a time
+ * (conv_six, filters_paired): each column word feeds two SMLAD.
+ *
  * Windows longer than TE_DSP_MAX_K take the same column blocks in chunks,
  * each filter's sums kept between them (conv_long). Grouped convolutions, and
  * long windows of very many filters, take a one-pixel path that reads the
@@ -48,6 +53,9 @@
 
 #include <stddef.h>
 #include <string.h>
+
+/* conv_six's blocks, for filters in rows or in pairs */
+#define TE_CONV_SIX_BLOCKS (TE_CONV_SIX || TE_CONV_PAIRED)
 
 #define TE_DSP_BLOCK 4
 /* Longest window (kh * kw * C_in) of the column path: the column buffer
@@ -565,7 +573,7 @@ static inline void widen_run(int32_t *d, const int8_t *src, int32_t n, int32_t o
     TE_DSP_WIDEN_LOOP("8");
 }
 
-#if TE_CONV_SIX
+#if TE_CONV_SIX_BLOCKS
 /* widen_groups for a block of six pixels (conv_six): groups 12 words apart */
 static void widen_six(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
 {
@@ -595,7 +603,7 @@ static inline void widen_run(int32_t *d, const int8_t *src, int32_t n, int32_t o
     widen_step(d, src, n, off2, 2);
 }
 
-#if TE_CONV_SIX
+#if TE_CONV_SIX_BLOCKS
 static void widen_six(int32_t *d, const int8_t *src, int32_t n, int32_t off2)
 {
     widen_step(d, src, n, off2, 12);
@@ -882,7 +890,7 @@ __attribute__((noinline)) static void pixel_outputs(const block_job *job, const 
     }
 }
 
-#if TE_CONV_SIX
+#if TE_CONV_SIX_BLOCKS
 /* Windows of whole groups (k a multiple of 4, from 16 to TE_DSP_SIX_MAX_K):
  * blocks of six pixels, not four, so that each widened weight word feeds 12
  * SMLAD instead of 8. Per 4 weights: one LDR, two SXTB16, three LDM and 12
@@ -897,8 +905,10 @@ __attribute__((noinline)) static void pixel_outputs(const block_job *job, const 
  * block. The columns take at most 3.4 KB of stack (288 values x 6 pixels, 144
  * x 12 or 72 x 24), under the column path's 4.5 KB. The last pixels short of
  * a block take conv_columns, or, in a build without it, a short block of their
- * own (six_pixels). Order of reads and writes: the blocks' outputs are written
- * after all their windows are widened, blocks in raster order, as in
+ * own (six_pixels). Filters in pairs (TE_CONV_FILTER_PAIRS) take the same
+ * blocks, two filters at a time (filters_paired, below), and a short block
+ * for their last pixels. Order of reads and writes: the blocks' outputs are
+ * written after all their windows are widened, blocks in raster order, as in
  * conv_columns. */
 #define TE_DSP_SIX 6
 #define TE_DSP_SIX_MAX_K 288
@@ -926,10 +936,14 @@ typedef struct {
     const int32_t *cols_end; /* 32: past the last block's */
     int32_t cout;            /* 36: output stride between pixels */
     int32_t groups;          /* 40: groups of 4 weights per filter, >= 1 */
-    int32_t out_offset;      /* 44: for an rq without it */
+    int32_t out_offset;      /* 44: filters_six adds it for an rq without it,
+                              * filters_paired to every output */
+    int32_t halves;          /* 48: filters_paired: 2, or 1 for pixels 0 to 2 of a
+                              * block only (a short block of up to 3) */
 } six_loop;
-typedef char te_six_loop_layout[offsetof(six_loop, out_offset) == 44 ? 1 : -1];
+typedef char te_six_loop_layout[offsetof(six_loop, halves) == 48 ? 1 : -1];
 
+#if TE_CONV_SIX
 #if TE_DSP_ASM
 /* One group of 4 dot-product steps for the six pixels of a block: the sums
  * in s0, s1, s2, r7, s4 and f */
@@ -1118,6 +1132,234 @@ static void filters_six(six_loop *f)
     }
 }
 #endif
+#endif /* TE_CONV_SIX */
+
+#if TE_CONV_PAIRED
+/* Filters in pairs (TE_CONV_FILTER_PAIRS, te_types.h: word g of filter 2p,
+ * then word g of 2p + 1): each pass over a block's groups computes three
+ * pixels of two filters, so that one column word feeds two SMLAD. Per 4
+ * weights of both filters one LDRD and four SXTB16, per pixel one LDM (or
+ * LDRD) of its two column words and four SMLAD: 24 MACs in about 28 cycles,
+ * against 31 of filters_six. A six-pixel block takes two passes: its pixels 0
+ * to 2 (the first 6 words of each group's 12), then 3 to 5; a pair runs the
+ * first pass over all the blocks, then the second. The two filters'
+ * outputs of a pixel are adjacent bytes (C_out is even), stored as one
+ * halfword. Past k = 128 a pair's weights no longer fit a flash
+ * accelerator's 256-byte data cache, and each pass reads them from flash
+ * again; measured, pairs still win (IC's layer of k = 288, 5 wait states:
+ * 3,969,962 cycles in rows, 3,893,994 in pairs). */
+
+#if TE_DSP_ASM
+/* One group of 4 dot-product steps for a pass: the weights of filters 2p
+ * and 2p + 1 into r3, r8 and r9, r10; pixel j's two column words into r11
+ * and lr; filter 2p's sums in r4, r5, r6, 2p + 1's in r7, r12, r0. The
+ * third load steps over the other pass's 6 words. */
+#define TE_DSP_PAIRED_GROUP                        \
+    "ldrd r3, r9, [r1], #8\n\t"                    \
+    "sxtb16 r8, r3, ror #8\n\t"                    \
+    "sxtb16 r3, r3\n\t"                            \
+    "sxtb16 r10, r9, ror #8\n\t"                   \
+    "sxtb16 r9, r9\n\t"                            \
+    "ldm r2!, {r11, lr}\n\t"                       \
+    "smlad r4, r11, r3, r4\n\t"                    \
+    "smlad r4, lr, r8, r4\n\t"                     \
+    "smlad r7, r11, r9, r7\n\t"                    \
+    "smlad r7, lr, r10, r7\n\t"                    \
+    "ldm r2!, {r11, lr}\n\t"                       \
+    "smlad r5, r11, r3, r5\n\t"                    \
+    "smlad r5, lr, r8, r5\n\t"                     \
+    "smlad r12, r11, r9, r12\n\t"                  \
+    "smlad r12, lr, r10, r12\n\t"                  \
+    "ldrd r11, lr, [r2], #32\n\t"                  \
+    "smlad r6, r11, r3, r6\n\t"                    \
+    "smlad r6, lr, r8, r6\n\t"                     \
+    "smlad r0, r11, r9, r0\n\t"                    \
+    "smlad r0, lr, r10, r0\n\t"
+
+/* Sum S requantized with the rq in r3, r8, r9, r10, the output offset (in
+ * r1) added, saturated. (Folding the offset into the rq, as filters_six does,
+ * would save the ADD but not the out-of-line path of the channels it does
+ * not fit, whose code would not leave this loop in a 1 KB instruction cache.) */
+#define TE_DSP_PAIRED_OUTPUT(S)                                   \
+    TE_DSP_RQ_APPLY_ASM(S, "r3", "r8", "r9", "r10", "r11", "lr") \
+    "add lr, lr, r1\n\t"                                         \
+    "ssat " S ", #8, lr\n\t"
+
+/* For each pair of f->filters filters, both passes over the blocks from
+ * f->cols to f->cols_end. Every register is taken during the dot product,
+ * r7 too (pushed first): the loop's state waits in a frame on the stack,
+ * sp + 0: the pair's weights, 4 and 8: its two biases, 12: the end of its
+ * weights, 16: the block's outputs, 20: cout, 24: where the dot product
+ * starts, 28: f, 32: where the pass ends (cols_end, then cols_end + 24), 36:
+ * the first filter's rq, 40: the output offset, 44: the second filter's rq
+ * (one LDRD reads an rq and the offset), 48: the pair's first output, 52:
+ * cols_end. The dot product takes 8 groups per iteration and
+ * starts into its first iteration so as to leave groups mod 8 there: at
+ * group 8 - groups mod 8 of the 8, each 80 bytes of code (checked). */
+__attribute__((noinline)) static void filters_paired(six_loop *f)
+{
+    register six_loop *fp __asm__("r0") = f;
+    __asm__ volatile(
+        "push {r7}\n\t"
+        "sub sp, sp, #56\n\t"
+        "str r0, [sp, #28]\n\t"
+        "ldr r3, [r0, #44]\n\t"
+        "str r3, [sp, #40]\n\t"
+        "ldr r3, [r0, #36]\n\t"
+        "str r3, [sp, #20]\n\t"
+        "ldr r3, [r0, #32]\n\t"
+        "str r3, [sp, #52]\n\t"
+        /* the entry: 12f + 80 * ((8 - groups) mod 8), Thumb bit set */
+        "ldr r3, [r0, #40]\n\t"
+        "rsb r3, r3, #8\n\t"
+        "and r3, r3, #7\n\t"
+        "add r3, r3, r3, lsl #2\n\t"
+        "adr r12, 12f\n\t"
+        "add r12, r12, r3, lsl #4\n\t"
+        "orr r12, r12, #1\n\t"
+        "str r12, [sp, #24]\n\t"
+        /* each pair: r1 = w, r2 = bias, r4 = rq, r6 = out, r8 = filters
+         * left, r9 = rq_step, r10 = w_bytes, r11 = cols from f; the frame
+         * gets w, the two biases, w + 2 * w_bytes (r12), the two rqs and
+         * out; f the next pair's fields */
+        "10:\n\t"
+        "ldr r0, [sp, #28]\n\t"
+        "ldm r0, {r1, r2, r4, r6, r8, r9, r10, r11}\n\t"
+        "subs r8, r8, #2\n\t"
+        "bmi 9f\n\t"
+        "ldrd r3, r5, [r2], #8\n\t"
+        "add r12, r1, r10, lsl #1\n\t"
+        "stm sp, {r1, r3, r5, r12}\n\t"
+        "add lr, r4, r9\n\t"
+        "str r4, [sp, #36]\n\t"
+        "str lr, [sp, #44]\n\t"
+        "add r4, lr, r9\n\t"
+        "str r6, [sp, #16]\n\t"
+        "str r6, [sp, #48]\n\t"
+        "add r6, r6, #2\n\t"
+        "mov r1, r12\n\t"
+        "stm r0, {r1, r2, r4, r6, r8}\n\t"
+        "ldr r3, [sp, #52]\n\t"
+        "str r3, [sp, #32]\n\t"
+        "mov r2, r11\n\t"
+        /* each block of a pass: the sums from the biases, then the entry */
+        "11:\n\t"
+        "ldm sp, {r1, r4, r7}\n\t"
+        "mov r5, r4\n\t"
+        "mov r6, r4\n\t"
+        "mov r12, r7\n\t"
+        "mov r0, r7\n\t"
+        "ldr pc, [sp, #24]\n\t"
+        "12:\n\t"
+        TE_DSP_PAIRED_GROUP
+        TE_DSP_PAIRED_GROUP
+        TE_DSP_PAIRED_GROUP
+        TE_DSP_PAIRED_GROUP
+        TE_DSP_PAIRED_GROUP
+        TE_DSP_PAIRED_GROUP
+        TE_DSP_PAIRED_GROUP
+        TE_DSP_PAIRED_GROUP
+        "13:\n\t"
+        ".if (13b - 12b) != 8 * 80\n\t"
+        ".error \"filters_paired: a group is not 80 bytes of code\"\n\t"
+        ".endif\n\t"
+        "ldr r3, [sp, #12]\n\t"
+        "cmp r1, r3\n\t"
+        "bne 12b\n\t"
+        "ldrd r11, r1, [sp, #36]\n\t"
+        "ldm r11, {r3, r8, r9, r10}\n\t"
+        TE_DSP_PAIRED_OUTPUT("r4")
+        TE_DSP_PAIRED_OUTPUT("r5")
+        TE_DSP_PAIRED_OUTPUT("r6")
+        "ldrd r1, r11, [sp, #40]\n\t"
+        "ldm r11, {r3, r8, r9, r10}\n\t"
+        TE_DSP_PAIRED_OUTPUT("r7")
+        TE_DSP_PAIRED_OUTPUT("r12")
+        TE_DSP_PAIRED_OUTPUT("r0")
+        /* pixel j's two outputs as one halfword at out + j * cout; out then
+         * moved on to the next block's (6 pixels on) */
+        "ldrd r8, r9, [sp, #16]\n\t"
+        "bfi r4, r7, #8, #8\n\t"
+        "bfi r5, r12, #8, #8\n\t"
+        "bfi r6, r0, #8, #8\n\t"
+        "strh r4, [r8]\n\t"
+        "strh r5, [r8, r9]\n\t"
+        "strh r6, [r8, r9, lsl #1]\n\t"
+        "add r8, r8, r9, lsl #2\n\t"
+        "add r8, r8, r9, lsl #1\n\t"
+        "str r8, [sp, #16]\n\t"
+        "ldr r3, [sp, #32]\n\t"
+        "cmp r2, r3\n\t"
+        "bne 11b\n\t"
+        /* the end of a pass: after the second, or the first of one half,
+         * the next pair; else the second: the columns from cols + 24 bytes
+         * (pixel 3 of the first block), the outputs from the pair's first +
+         * 3 * cout */
+        "ldr r8, [sp, #52]\n\t"
+        "cmp r3, r8\n\t"
+        "bne 10b\n\t"
+        "ldr r0, [sp, #28]\n\t"
+        "ldr r8, [r0, #48]\n\t"
+        "cmp r8, #1\n\t"
+        "beq 10b\n\t"
+        "add r3, r3, #24\n\t"
+        "str r3, [sp, #32]\n\t"
+        "ldr r2, [r0, #28]\n\t"
+        "add r2, r2, #24\n\t"
+        "ldr r8, [sp, #48]\n\t"
+        "ldr r9, [sp, #20]\n\t"
+        "add r8, r8, r9\n\t"
+        "add r8, r8, r9, lsl #1\n\t"
+        "str r8, [sp, #16]\n\t"
+        "b 11b\n\t"
+        "9:\n\t"
+        "add sp, sp, #56\n\t"
+        "pop {r7}\n\t"
+        : "+r"(fp)
+        :
+        : "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc",
+          "memory");
+}
+#undef TE_DSP_PAIRED_OUTPUT
+#undef TE_DSP_PAIRED_GROUP
+#else
+static void filters_paired(six_loop *f)
+{
+    const int32_t cout = f->cout, block_words = 2 * TE_DSP_SIX * f->groups;
+    for (; f->filters > 0; f->filters -= 2, f->w += 2 * f->w_bytes, f->bias += 2, f->out += 2) {
+        const te_dsp_rq *rq[2] = {f->rq, (const te_dsp_rq *)((const char *)f->rq + f->rq_step)};
+        const int32_t *block;
+        int8_t *out = f->out;
+        f->rq = (const te_dsp_rq *)((const char *)rq[1] + f->rq_step);
+        for (block = f->cols; block != f->cols_end; block += block_words, out += TE_DSP_SIX * cout) {
+            int32_t j, g, u;
+            for (j = 0; j < 3 * f->halves; j++) {
+                const int32_t *c = block + (j / 3) * 6 + (j % 3) * 2;
+                for (u = 0; u < 2; u++) {
+                    int32_t s = f->bias[u];
+                    for (g = 0; g < f->groups; g++) {
+                        const int32_t a = te_dsp_ld4(f->w + 8 * g + 4 * u);
+                        s = __smlad(c[12 * g + 1], te_dsp_sxtb16_ror8(a),
+                                    __smlad(c[12 * g], __sxtb16(a), s));
+                    }
+                    out[j * cout + u] = te_dsp_out_s8(te_dsp_rq_apply(s, rq[u]), f->out_offset,
+                                                      -128, 127, 1);
+                }
+            }
+        }
+    }
+}
+#endif
+
+/* Whether conv_six can take a layer of filters in pairs (groups 1): C_out
+ * even, k a multiple of 4 up to TE_DSP_SIX_MAX_K, a bias and every
+ * channel's requantization prepared */
+TE_DSP_INLINE int takes_paired(const block_job *job)
+{
+    return job->cout % 2 == 0 && job->k % 4 == 0 && job->k <= TE_DSP_SIX_MAX_K &&
+           job->prepared && job->bias != NULL;
+}
+#endif
 
 /* Whether conv_six takes this layer (groups 1): k a multiple of 4 from 16
  * (shorter pointwise windows take conv_narrow) up to TE_DSP_SIX_MAX_K, a
@@ -1167,27 +1409,34 @@ TE_DSP_INLINE int32_t six_pixels(int32_t pixels)
     return (rest == 2 || rest == 3) && six > 0 ? six - TE_DSP_SIX : six;
 }
 
+/* filters_six or filters_paired */
+typedef void six_filters_fn(six_loop *f);
+
 /* Filters at a time of six_short_outputs (6 bytes each on the stack) */
 #define TE_DSP_SIX_CHUNK 16
 
-/* The outputs of the first count (< 6) pixels of a block: filters_six into
- * a buffer on the stack, TE_DSP_SIX_CHUNK filters at a time, then copied */
+/* The outputs of the first count (< 6) pixels of a block: filters_six or
+ * filters_paired (only the block's first half, for 3 pixels or fewer) into a
+ * buffer on the stack, TE_DSP_SIX_CHUNK filters at a time, then copied */
 __attribute__((noinline)) static void six_short_outputs(const block_job *job, six_loop *f,
-                                                        int32_t count, int8_t *out)
+                                                        int32_t count, int8_t *out,
+                                                        six_filters_fn *filters)
 {
-    int8_t buffer[TE_DSP_SIX * TE_DSP_SIX_CHUNK];
+    /* halfwords: filters_paired stores two outputs at a time */
+    int16_t buffer[TE_DSP_SIX * TE_DSP_SIX_CHUNK / 2];
     int32_t oc, j;
     for (oc = 0; oc < job->cout; oc += TE_DSP_SIX_CHUNK) {
         const int32_t n = te_min_s32(TE_DSP_SIX_CHUNK, job->cout - oc);
         f->bias = job->bias + oc;
         f->rq = job->rq + (job->per_channel ? oc : 0);
-        f->out = buffer;
+        f->out = (int8_t *)buffer;
         f->cout = n;
         f->filters = n;
         f->w = job->filter + oc * job->k;
-        filters_six(f);
+        f->halves = count <= 3 ? 1 : 2;
+        filters(f);
         for (j = 0; j < count; j++) {
-            memcpy(out + j * job->cout + oc, buffer + j * n, (size_t)n);
+            memcpy(out + j * job->cout + oc, (int8_t *)buffer + j * n, (size_t)n);
         }
     }
 }
@@ -1205,20 +1454,26 @@ TE_DSP_INLINE void six_fold_offset(const block_job *job, int32_t off)
     }
 }
 
-/* takes_six: the outputs of the first `pixels` pixels (six_pixels), in
- * blocks of six, up to TE_DSP_SIX_MAX_BLOCKS at a time. The output offset is
- * folded into the call's requantization table meanwhile, where it fits. */
+/* takes_six (filters: filters_six, the output offset folded into the
+ * call's requantization table by six_fold_offset) or takes_paired (filters:
+ * filters_paired): the outputs of the first `pixels` pixels (six_pixels; all
+ * of them for filters_paired), in blocks of six, up to
+ * TE_DSP_SIX_MAX_BLOCKS at a time. */
 __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block_job *job,
                                                const int8_t *input, int8_t *output,
-                                               int32_t pixels)
+                                               int32_t pixels, six_filters_fn *filters)
 {
     const int32_t k = job->k, cout = job->cout, groups = k / 4;
     const int32_t oh = sh->out->h, ow = sh->out->w;
     const int32_t off2 = te_dsp_dup16(sh->params->input_offset);
     const int pointwise = is_pointwise(sh);
     const int32_t block_words = 2 * TE_DSP_SIX * groups;
-    const int32_t most = te_min_s32(TE_DSP_SIX_MAX_BLOCKS,
-                                    TE_DSP_SIX_COLUMN_BYTES / (block_words * 4));
+    /* blocks at a time: as many as the budget holds, but no more than the
+     * layer's whole blocks fill */
+    const int32_t most = te_max_s32(1, te_min_s32(te_min_s32(TE_DSP_SIX_MAX_BLOCKS,
+                                                             TE_DSP_SIX_COLUMN_BYTES /
+                                                             (block_words * 4)),
+                                                  pixels / TE_DSP_SIX));
     int32_t cols[block_words * most];
     int8_t window[pointwise ? 4 : k];
     six_loop f;
@@ -1227,12 +1482,16 @@ __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block
     f.w_bytes = k;
     f.rq_step = job->per_channel ? (int32_t)sizeof(te_dsp_rq) : 0;
     f.out_offset = job->output_offset;
-    six_fold_offset(job, job->output_offset);
+    f.halves = 2;
+    if (pixels < TE_DSP_SIX) {
+        /* a layer of one short block: its slots past `pixels` read zeros */
+        memset(cols, 0, sizeof cols);
+    }
     while (first < pixels) {
         const int32_t blocks = te_max_s32(1, te_min_s32(most, (pixels - first) / TE_DSP_SIX));
         /* under 6 only for a last, short block, whose slots past count keep
-         * the columns of the block before (the first is whole, pixels >= 6):
-         * their sums are dropped */
+         * the columns of the block before (or zeros): their sums are
+         * dropped */
         const int32_t count = te_min_s32(blocks * TE_DSP_SIX, pixels - first);
         for (j = 0; j < count; j++) {
             int32_t *const d = cols + j / TE_DSP_SIX * block_words + 2 * (j % TE_DSP_SIX);
@@ -1247,7 +1506,7 @@ __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block
         f.cols = cols;
         f.cols_end = cols + blocks * block_words;
         if (count < TE_DSP_SIX) {
-            six_short_outputs(job, &f, count, output + first * cout);
+            six_short_outputs(job, &f, count, output + first * cout, filters);
         } else {
             f.bias = job->bias;
             f.rq = job->rq;
@@ -1255,7 +1514,7 @@ __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block
             f.cout = cout;
             f.filters = cout;
             f.w = job->filter;
-            filters_six(&f);
+            filters(&f);
         }
         if (!job->full_range) {
             /* the requantization saturated to all of int8 */
@@ -1264,8 +1523,6 @@ __attribute__((noinline)) static void conv_six(const conv_shape *sh, const block
         }
         first += count;
     }
-    /* the table back as the column path reads it */
-    six_fold_offset(job, -job->output_offset);
 }
 #endif
 
@@ -2090,6 +2347,22 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
     job.activation_min = params->activation_min;
     job.activation_max = params->activation_max;
     job.tail_filters = NULL;
+    if (params->filter_layout == TE_CONV_FILTER_PAIRS) {
+        /* tinyedge pairs the filters of the layers that take filters_paired */
+#if TE_CONV_PAIRED
+        if (groups == 1 && takes_paired(&job)) {
+            conv_six(&sh, &job, input, output, output_dims->n * output_dims->h * output_dims->w,
+                     filters_paired);
+            return TE_OK;
+        }
+        return TE_ARG_ERROR;
+#else
+        return TE_PATH_LEFT_OUT;
+#endif
+    }
+    if (params->filter_layout != TE_CONV_FILTERS) {
+        return TE_ARG_ERROR;
+    }
 #if TE_CONV_FILTER_COLUMNS
     if (groups == 1 && takes_filter_columns(&sh, &job)) {
         conv_filter_columns(&sh, &job, input, output);
@@ -2102,7 +2375,13 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
         const int32_t pixels = output_dims->n * output_dims->h * output_dims->w;
         const int32_t done = six_pixels(pixels);
         if (pixels >= TE_DSP_SIX) {
-            conv_six(&sh, &job, input, output, done);
+            if (done > 0) {
+                /* the output offset in the rqs for filters_six, then taken
+                 * out again for the column path */
+                six_fold_offset(&job, job.output_offset);
+                conv_six(&sh, &job, input, output, done, filters_six);
+                six_fold_offset(&job, -job.output_offset);
+            }
 #if TE_CONV_COLUMNS
             if (done < pixels) {
                 conv_columns(&sh, &job, input, output, done);

@@ -18,6 +18,11 @@
 #ifndef TE_CONV_SIX
 #define TE_CONV_SIX 1
 #endif
+/* conv2d_s8.c: filters in pairs (TE_CONV_FILTER_PAIRS), three pixels of two
+ * filters at a time (filters_paired, in conv_six's blocks) */
+#ifndef TE_CONV_PAIRED
+#define TE_CONV_PAIRED 1
+#endif
 /* conv2d_s8.c: short windows against the filters widened once
  * (conv_filter_columns) */
 #ifndef TE_CONV_FILTER_COLUMNS
