@@ -48,8 +48,17 @@ CASES = {
     "pointwise-narrow": (lambda rng: tb.conv2d_model(rng, (1, 6, 5, 12), 10, kernel=1),
                          {"TE_CONV_NARROW"}),
     # 32 inputs, whole groups of 4: blocks of six pixels (30 of them)...
-    "pointwise-six": (lambda rng: tb.conv2d_model(rng, (1, 6, 5, 32), 10, kernel=1),
+    "pointwise-six": (lambda rng: tb.conv2d_model(rng, (1, 6, 5, 32), 9, kernel=1),
                       {"TE_CONV_SIX"}),
+    # ...of two filters at a time, for an even number of them (passes/pack_weights.py)...
+    "pointwise-paired": (lambda rng: tb.conv2d_model(rng, (1, 6, 5, 32), 10, kernel=1),
+                         {"TE_CONV_PAIRED"}),
+    "conv-3x3-paired": (lambda rng: tb.conv2d_model(rng, (1, 10, 12, 8), 8, kernel=3),
+                        {"TE_CONV_PAIRED"}),
+    # ...but one at a time where a last block of three would waste more than 5% of
+    # the layer (7 pixels: 2 wasted; the last pixel takes a column block)...
+    "pointwise-six-few-pixels": (lambda rng: tb.conv2d_model(rng, (1, 7, 1, 32), 10, kernel=1),
+                                 {"TE_CONV_SIX", "TE_CONV_COLUMNS"}),
     # ...and of 29 pixels, the last 5 in column blocks (a short block of six would
     # waste a pixel's work, 3% of the layer's)...
     "pointwise-six-and-rest": (lambda rng: tb.conv2d_model(rng, (1, 29, 1, 48), 9, kernel=1),
@@ -183,6 +192,19 @@ def test_a_left_out_path_falls_back_or_fails(tmp_path):
     _set_paths(model.out_dir, {"TE_CONV_COLUMNS": 0, "TE_CONV_IN_PLACE": 1})
     assert bench(model, "cortex-m4")["outputs_match_host"]  # one pixel at a time
     _set_paths(model.out_dir, {"TE_CONV_IN_PLACE": 0})
+    with pytest.raises(EmulatorError, match="returned status -2"):
+        bench(model, "cortex-m4")
+
+
+@needs_emulator
+def test_filters_in_pairs_without_the_paired_path_fail(tmp_path):
+    """Filters in pairs (TE_CONV_FILTER_PAIRS) are read by the paired path only: a
+    build that leaves it out fails with TE_PATH_LEFT_OUT, even with the others."""
+    built = CASES["pointwise-paired"][0](np.random.default_rng(5))
+    model = tinyedge.compile(bytes(built), tmp_path / "m4", target="cortex-m4")
+    assert bench(model, "cortex-m4")["outputs_match_host"]
+    _set_paths(model.out_dir, {"TE_CONV_PAIRED": 0, "TE_CONV_SIX": 1, "TE_CONV_COLUMNS": 1,
+                               "TE_CONV_IN_PLACE": 1})
     with pytest.raises(EmulatorError, match="returned status -2"):
         bench(model, "cortex-m4")
 

@@ -1,8 +1,10 @@
 """For targets with DSP kernels, the weight matrices of int8 FULLY_CONNECTED and
-LSTM layers are emitted with their rows interleaved in fours (TE_FC_QUAD_ROWS,
-tinyedge/passes/pack_weights.py). The reference kernels read that layout too,
-so the same output folder runs on the host: its outputs must stay TFLite
-Micro's byte for byte, and the firmware's the host's."""
+LSTM layers are emitted with their rows interleaved in fours (TE_FC_QUAD_ROWS),
+and the filters of the CONV_2D layers the DSP kernel computes two at a time
+interleaved in pairs (TE_CONV_FILTER_PAIRS; tinyedge/passes/pack_weights.py).
+The reference kernels read those layouts too, so the same output folder runs on
+the host: its outputs must stay TFLite Micro's byte for byte, and the
+firmware's the host's."""
 from __future__ import annotations
 
 import dataclasses
@@ -77,6 +79,47 @@ def test_pass_interleaves_each_matrix_once():
     assert first.inputs[1] is node.inputs[1] and "weight_layout" not in node.options
     assert weight_layout.kernel_input(node, 1) is node.inputs[1]
     assert pack_weights(packed, ("armv7em",)) is packed  # once only
+
+
+def test_filter_pairs_interleave_words_of_two_filters():
+    filters = np.arange(4 * 2 * 1 * 4, dtype=np.int8).reshape(4, 2, 1, 4)  # k = 8
+    rows = filters.reshape(4, 8)
+    expected = np.concatenate([rows[0, :4], rows[1, :4], rows[0, 4:], rows[1, 4:],
+                               rows[2, :4], rows[3, :4], rows[2, 4:], rows[3, 4:]])
+    np.testing.assert_array_equal(weight_layout.filter_pairs(filters), expected)
+
+
+# (model, filters in pairs?): pairs where the DSP kernel's filters_paired takes the layer
+# (kernel_paths.pairs_filters)
+CONV_CASES = {
+    "pointwise": (lambda rng: tb.conv2d_model(rng, (1, 6, 5, 32), 10, kernel=1), True),
+    "3x3-per-tensor-relu": (lambda rng: tb.conv2d_model(rng, (1, 10, 12, 8), 8, kernel=3,
+                                                        per_channel=False, activation="RELU"),
+                            True),
+    "3x3-stride-2-batch-2": (lambda rng: tb.conv2d_model(rng, (2, 9, 8, 4), 40, kernel=3,
+                                                         stride=2), True),
+    "odd-filters": (lambda rng: tb.conv2d_model(rng, (1, 6, 5, 32), 9, kernel=1), False),
+    "no-bias": (lambda rng: tb.conv2d_model(rng, (1, 6, 5, 32), 10, kernel=1, bias=False),
+                False),
+    "window-of-160": (lambda rng: tb.conv2d_model(rng, (1, 6, 5, 160), 10, kernel=1), True),
+    "window-over-288": (lambda rng: tb.conv2d_model(rng, (1, 6, 5, 320), 10, kernel=1), False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONV_CASES))
+def test_conv_filters_in_pairs_match_tflm_and_firmware(case, tmp_path):
+    make, paired = CONV_CASES[case]
+    rng = np.random.default_rng(24)
+    built = make(rng)
+    compiled = tinyedge.compile(bytes(built), tmp_path / "m4", target="cortex-m4")
+    assert _layouts(tmp_path / "m4") == [int(paired)]
+    tb.assert_matches_tflm(compiled, built, rng)
+    if paired and all(shutil.which(t) for t in TOOLS):
+        result = bench(compiled, "cortex-m4", seed=4)
+        assert result["outputs_match_host"]
+    # the same model for a target without DSP kernels keeps the filters in rows
+    tinyedge.compile(bytes(built), tmp_path / "m3", target="cortex-m3")
+    assert _layouts(tmp_path / "m3") == [0]
 
 
 @pytest.mark.parametrize("name", ["mnist_lstm_int8", "micro_speech_lstm"])

@@ -28,7 +28,7 @@ DW_BAND_MIN_COLS = 8  # TE_DSP_DW_BAND_MIN_COLS
 DW_PLANE_BYTES = 2048  # TE_DSP_DW_PLANE_BYTES
 DW_PLANE_MIN_PIXELS = 12  # TE_DSP_DW_PLANE_MIN_PIXELS
 
-ARMV7EM_PATHS = ("TE_CONV_SIX", "TE_CONV_FILTER_COLUMNS", "TE_CONV_COLUMNS",
+ARMV7EM_PATHS = ("TE_CONV_SIX", "TE_CONV_PAIRED", "TE_CONV_FILTER_COLUMNS", "TE_CONV_COLUMNS",
                  "TE_CONV_ROW_BLOCKS", "TE_CONV_NARROW", "TE_CONV_LONG", "TE_CONV_IN_PLACE",
                  "TE_DW_BANDS", "TE_DW_STRIDE2", "TE_DW_PIXELS", "TE_ROW_BLOCKS")
 
@@ -57,6 +57,38 @@ def _takes_six(call: KernelCall, k: int) -> bool:
     every channel prepared."""
     return (k % 4 == 0 and 16 <= k <= SIX_MAX_K and _all_prepared(call)
             and not isinstance(call.args[6], NullArg))
+
+
+def _conv_is_pointwise(p: dict, in_dims: dict, filter_dims: dict, out_dims: dict) -> bool:
+    """is_pointwise: 1x1, stride 1, no padding, the output as big as the input"""
+    return (filter_dims["h"] == filter_dims["w"] == 1 and p["stride_h"] == p["stride_w"] == 1
+            and p["pad_h"] == p["pad_w"] == 0
+            and (out_dims["h"], out_dims["w"]) == (in_dims["h"], in_dims["w"]))
+
+
+def _takes_filter_columns(call: KernelCall, pointwise: bool, k: int, cout: int) -> bool:
+    """takes_filter_columns (groups 1, k <= TE_DSP_MAX_K)"""
+    k4, cout4 = (k + 3) // 4 * 4, (cout + 3) // 4 * 4
+    return (_all_prepared(call) and not pointwise and k <= FILTER_COLUMN_MAX_K
+            and cout4 * k4 * 2 <= FILTER_COLUMN_BYTES)
+
+
+def pairs_filters(call: KernelCall) -> bool:
+    """Whether tinyedge hands this te_conv2d_s8 call its filters in pairs
+    (TE_CONV_FILTER_PAIRS) for the ARMv7E-M kernel's filters_paired: a layer
+    that would take conv_six in rows (groups 1, not the filter column path,
+    six pixels or more), with C_out even, where its last block, which
+    computes 3 or 6 pixels, wastes at most 5% of the layer (pairs save about
+    7%)."""
+    p, in_dims, filter_dims, out_dims = (_struct(call, i) for i in (0, 2, 4, 7))
+    k = filter_dims["h"] * filter_dims["w"] * filter_dims["c"]
+    if in_dims["c"] != filter_dims["c"] or out_dims["c"] % 2:
+        return False
+    pointwise = _conv_is_pointwise(p, in_dims, filter_dims, out_dims)
+    pixels = out_dims["n"] * out_dims["h"] * out_dims["w"]
+    wasted = -pixels % 3
+    return (not _takes_filter_columns(call, pointwise, k, out_dims["c"])
+            and _takes_six(call, k) and pixels >= 6 and 20 * wasted <= pixels)
 
 
 def _c_div(a: int, b: int) -> int:
@@ -152,21 +184,18 @@ def armv7em_paths(calls: list[KernelCall], offset_of: OffsetOf | None = None) ->
         if call.function == "te_conv2d_s8":
             p, in_dims, filter_dims, out_dims = (_struct(call, i) for i in (0, 2, 4, 7))
             k = filter_dims["h"] * filter_dims["w"] * filter_dims["c"]
-            if in_dims["c"] != filter_dims["c"]:  # grouped
+            if p["filter_layout"] == 1:  # TE_CONV_FILTER_PAIRS (pairs_filters)
+                on["TE_CONV_PAIRED"] = 1
+            elif in_dims["c"] != filter_dims["c"]:  # grouped
                 on["TE_CONV_IN_PLACE"] = 1
             elif k > DSP_MAX_K:  # conv_long, or conv_in_place for many filters
                 on["TE_CONV_LONG"] = on["TE_CONV_IN_PLACE"] = 1
             else:
-                pointwise = (filter_dims["h"] == filter_dims["w"] == 1
-                             and p["stride_h"] == p["stride_w"] == 1
-                             and p["pad_h"] == p["pad_w"] == 0
-                             and (out_dims["h"], out_dims["w"]) == (in_dims["h"], in_dims["w"]))
+                pointwise = _conv_is_pointwise(p, in_dims, filter_dims, out_dims)
                 row = filter_dims["w"] * filter_dims["c"]
                 # conv_columns' rows_aligned
                 rows_aligned = int(not pointwise and row % 4 == 0 and row >= 16)
-                k4, cout4 = (k + 3) // 4 * 4, (out_dims["c"] + 3) // 4 * 4
-                if (_all_prepared(call) and not pointwise and k <= FILTER_COLUMN_MAX_K
-                        and cout4 * k4 * 2 <= FILTER_COLUMN_BYTES):  # takes_filter_columns
+                if _takes_filter_columns(call, pointwise, k, out_dims["c"]):
                     on["TE_CONV_FILTER_COLUMNS"] = 1
                     continue
                 pixels = out_dims["n"] * out_dims["h"] * out_dims["w"]

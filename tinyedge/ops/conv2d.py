@@ -1,6 +1,7 @@
 """CONV_2D: int8 NHWC convolution with per-channel or per-tensor weights, groups."""
 from __future__ import annotations
 
+from tinyedge import weight_layout
 from tinyedge.ir import Node
 from tinyedge.ops import KernelCall, NullArg, StructArg, TensorArg, dims_struct, is_16x8, \
     require, shape_text
@@ -56,7 +57,8 @@ def lower(node: Node, prefix: str) -> KernelCall:
     return KernelCall(
         function="te_conv2d_s16" if is_16x8(node) else "te_conv2d_s8",
         args=[StructArg(params), StructArg(quant_struct),
-              StructArg(in_dims), TensorArg(input_), StructArg(filter_dims), TensorArg(filter_),
+              StructArg(in_dims), TensorArg(input_), StructArg(filter_dims),
+              TensorArg(weight_layout.kernel_input(node, 1)),
               TensorArg(bias) if bias is not None else NullArg(),
               StructArg(out_dims), TensorArg(output)],
         constants=constants + [in_dims, filter_dims, out_dims],

@@ -2,7 +2,7 @@
 geometry, and the te_conv_params / te_requant constants."""
 from __future__ import annotations
 
-from tinyedge import quant
+from tinyedge import quant, weight_layout
 from tinyedge.ir import DType, Node, Tensor
 from tinyedge.planner.overlap import window_limit
 from tinyedge.ops import CStruct, activation_bounds, check_activation, check_activations, \
@@ -100,7 +100,8 @@ def conv_constants(node: Node, prefix: str) -> list:
         ("depth_multiplier", o.get("depth_multiplier", 1)),
         ("input_offset", -input_.quant.zero_point),
         ("output_offset", output.quant.zero_point),
-        ("activation_min", act_min), ("activation_max", act_max)])
+        ("activation_min", act_min), ("activation_max", act_max),
+        ("filter_layout", weight_layout.layout(node))])
     return [params] + requant_constants(prefix, multipliers, shifts)
 
 

@@ -6,11 +6,14 @@ four rows of a weight matrix at a time. In the TE_FC_QUAD_ROWS order
 four rows is interleaved by words, so that one LDM reads a word of all four
 and the weights stream through the flash accelerator's data cache in order
 (rows a multiple of 128 bytes apart would share its lines and miss on every
-word). The rewrite attaches an interleaved copy of each such matrix to the
-node (`packed_inputs`, one copy per tensor that layers share) and sets its
-`weight_layout`; lowering hands the copy to the kernel, while the node's
-inputs keep their rows for whatever else reads them. The reference kernels
-read both orders, so the output folder still runs on the host.
+word). Its convolution kernel computes two filters at once in the layers
+kernel_paths.pairs_filters names, from filters interleaved by words in
+pairs (TE_CONV_FILTER_PAIRS). The rewrite attaches an interleaved copy of
+each such weight tensor to the node (`packed_inputs`, one copy per tensor that
+layers share) and sets its `weight_layout`; lowering hands the copy to the
+kernel, while the node's inputs keep their order for whatever else reads
+them. The reference kernels read every order, so the output folder still
+runs on the host.
 
 compile() runs it after planning (it moves no activation), for targets whose
 kernel folders are in PACKED_FOR; other targets keep rows.
@@ -19,9 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from tinyedge import weight_layout
+from tinyedge import kernel_paths, weight_layout
 from tinyedge.ir import DType, Graph, Node, OpKind, Tensor
-from tinyedge.ops import fully_connected, lstm
+from tinyedge.ops import conv2d, fully_connected, is_16x8, lstm
 
 # kernel folders (targets.Target.kernel_dirs) whose kernels read quad rows
 PACKED_FOR = frozenset({"armv7em"})
@@ -34,6 +37,9 @@ def _matrices(node: Node) -> tuple[int, ...]:
         return ()
     if node.kind == OpKind.FULLY_CONNECTED:
         return (1,) if fully_connected.takes_quad_rows(node) else ()
+    if node.kind == OpKind.CONV_2D:
+        valid = not conv2d.check(node) and not is_16x8(node)
+        return (1,) if valid and kernel_paths.pairs_filters(conv2d.lower(node, "pack")) else ()
     if node.kind == OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM and len(node.inputs) == 24:
         indices = lstm.INPUT_WEIGHTS + lstm.RECURRENT_WEIGHTS
         matrices = [node.inputs[i] for i in indices]
@@ -46,20 +52,27 @@ def _matrices(node: Node) -> tuple[int, ...]:
 def pack_weights(graph: Graph, kernel_dirs: tuple[str, ...]) -> Graph:
     if not PACKED_FOR.intersection(kernel_dirs):
         return graph
-    copies: dict[int, Tensor] = {}
+    copies: dict[tuple[int, OpKind], Tensor] = {}
 
-    def interleaved(t: Tensor) -> Tensor:
-        if id(t) not in copies:
-            data = weight_layout.quad_rows(t.data).reshape(t.shape)
-            copies[id(t)] = dataclasses.replace(t, name=f"{t.name}_quad_rows", data=data)
-        return copies[id(t)]
+    def interleaved(t: Tensor, kind: OpKind) -> Tensor:
+        if (id(t), kind) not in copies:
+            if kind == OpKind.CONV_2D:
+                data, order = weight_layout.filter_pairs(t.data), "pairs"
+            else:
+                data, order = weight_layout.quad_rows(t.data), "quad_rows"
+            copies[id(t), kind] = dataclasses.replace(t, name=f"{t.name}_{order}",
+                                                      data=data.reshape(t.shape))
+        return copies[id(t), kind]
 
     nodes = []
     for node in graph.nodes:
         indices = _matrices(node)
         if indices:
-            options = {**node.options, "weight_layout": weight_layout.QUAD_ROWS,
-                       "packed_inputs": {i: interleaved(node.inputs[i]) for i in indices}}
+            order = (weight_layout.FILTER_PAIRS if node.kind == OpKind.CONV_2D
+                     else weight_layout.QUAD_ROWS)
+            options = {**node.options, "weight_layout": order,
+                       "packed_inputs": {i: interleaved(node.inputs[i], node.kind)
+                                         for i in indices}}
             node = dataclasses.replace(node, options=options)
         nodes.append(node)
     if not copies:
