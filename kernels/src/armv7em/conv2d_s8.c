@@ -1188,9 +1188,9 @@ static void filters_six(six_loop *f)
 /* For each pair of f->filters filters, both passes over the blocks from
  * f->cols to f->cols_end. Every register is taken during the dot product,
  * r7 too (pushed first): the loop's state waits in a frame on the stack,
- * sp + 0: the pair's weights, 4 and 8: its two biases, 12: the end of its
- * weights, 16: the block's outputs, 20: cout, 24: where the dot product
- * starts, 28: f, 32: where the pass ends (cols_end, then cols_end + 24), 36:
+ * sp + 0: the pair's weights, 4: where the dot product starts (bytes past
+ * label 12), 8 and 12: the pair's two biases (one LDM reads these four),
+ * 16: the block's outputs, 20: cout, 24: the end of the pair's weights, 28: f, 32: where the pass ends (cols_end, then cols_end + 24), 36:
  * the first filter's rq, 40: the output offset, 44: the second filter's rq
  * (one LDRD reads an rq and the offset), 48: the pair's first output, 52:
  * cols_end. The dot product takes 8 groups per iteration and
@@ -1209,15 +1209,13 @@ __attribute__((noinline)) static void filters_paired(six_loop *f)
         "str r3, [sp, #20]\n\t"
         "ldr r3, [r0, #32]\n\t"
         "str r3, [sp, #52]\n\t"
-        /* the entry: 12f + 80 * ((8 - groups) mod 8), Thumb bit set */
+        /* the entry: 80 * ((8 - groups) mod 8) bytes past label 12 */
         "ldr r3, [r0, #40]\n\t"
         "rsb r3, r3, #8\n\t"
         "and r3, r3, #7\n\t"
         "add r3, r3, r3, lsl #2\n\t"
-        "adr r12, 12f\n\t"
-        "add r12, r12, r3, lsl #4\n\t"
-        "orr r12, r12, #1\n\t"
-        "str r12, [sp, #24]\n\t"
+        "lsl r3, r3, #4\n\t"
+        "str r3, [sp, #4]\n\t"
         /* each pair: r1 = w, r2 = bias, r4 = rq, r6 = out, r8 = filters
          * left, r9 = rq_step, r10 = w_bytes, r11 = cols from f; the frame
          * gets w, the two biases, w + 2 * w_bytes (r12), the two rqs and
@@ -1229,7 +1227,9 @@ __attribute__((noinline)) static void filters_paired(six_loop *f)
         "bmi 9f\n\t"
         "ldrd r3, r5, [r2], #8\n\t"
         "add r12, r1, r10, lsl #1\n\t"
-        "stm sp, {r1, r3, r5, r12}\n\t"
+        "str r1, [sp]\n\t"
+        "strd r3, r5, [sp, #8]\n\t"
+        "str r12, [sp, #24]\n\t"
         "add lr, r4, r9\n\t"
         "str r4, [sp, #36]\n\t"
         "str lr, [sp, #44]\n\t"
@@ -1244,12 +1244,15 @@ __attribute__((noinline)) static void filters_paired(six_loop *f)
         "mov r2, r11\n\t"
         /* each block of a pass: the sums from the biases, then the entry */
         "11:\n\t"
-        "ldm sp, {r1, r4, r7}\n\t"
+        "ldm sp, {r1, r3, r4, r7}\n\t"
         "mov r5, r4\n\t"
         "mov r6, r4\n\t"
         "mov r12, r7\n\t"
         "mov r0, r7\n\t"
-        "ldr pc, [sp, #24]\n\t"
+        /* PC reads as this ADD's address + 4: label 12 */
+        "14:\n\t"
+        "add pc, r3\n\t"
+        "nop.n\n\t"
         "12:\n\t"
         TE_DSP_PAIRED_GROUP
         TE_DSP_PAIRED_GROUP
@@ -1260,10 +1263,10 @@ __attribute__((noinline)) static void filters_paired(six_loop *f)
         TE_DSP_PAIRED_GROUP
         TE_DSP_PAIRED_GROUP
         "13:\n\t"
-        ".if (13b - 12b) != 8 * 80\n\t"
-        ".error \"filters_paired: a group is not 80 bytes of code\"\n\t"
+        ".if (13b - 12b) != 8 * 80 || (12b - 14b) != 4\n\t"
+        ".error \"filters_paired: the entry into the groups is not where it jumps\"\n\t"
         ".endif\n\t"
-        "ldr r3, [sp, #12]\n\t"
+        "ldr r3, [sp, #24]\n\t"
         "cmp r1, r3\n\t"
         "bne 12b\n\t"
         "ldrd r11, r1, [sp, #36]\n\t"
