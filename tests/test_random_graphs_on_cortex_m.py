@@ -1,8 +1,9 @@
 """Random stacks of CONV_2D and DEPTHWISE_CONV_2D layers (shapes, strides, dilations,
 paddings, groups, depth multipliers, activations drawn per seed), compiled for cortex-m4:
 their firmware, with the DSP kernels and the paths its te_paths.h keeps, equals the host
-run byte for byte, and takes at most 2% more instructions than a build with every path (a
-layer sent to a path left out would run a much slower one)."""
+run byte for byte, and takes at most 2% more estimated cycles than a build with every path
+and the filters in rows (a layer sent to a path left out would run a much slower one;
+filters in pairs take more instructions, fewer cycles)."""
 from __future__ import annotations
 
 import os
@@ -67,5 +68,5 @@ def test_random_stack_on_cortex_m4(seed, tmp_path):
     ours = bench(model, "cortex-m4", seed=seed)
     assert ours["outputs_match_host"]
     every = bench(tinyedge.compile(bytes(built), tmp_path / "generic"), "cortex-m4", seed=seed)
-    assert ours["instructions"] <= 1.02 * every["instructions"]
+    assert ours["cycles"] <= 1.02 * every["cycles"]
     assert ours["code_bytes"] <= every["code_bytes"]
