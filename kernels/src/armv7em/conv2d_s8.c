@@ -1190,12 +1190,13 @@ static void filters_six(six_loop *f)
  * r7 too (pushed first): the loop's state waits in a frame on the stack,
  * sp + 0: the pair's weights, 4: where the dot product starts (bytes past
  * label 12), 8 and 12: the pair's two biases (one LDM reads these four),
- * 16: the block's outputs, 20: cout, 24: the end of the pair's weights, 28: f, 32: where the pass ends (cols_end, then cols_end + 24), 36:
- * the first filter's rq, 40: the output offset, 44: the second filter's rq
- * (one LDRD reads an rq and the offset), 48: the pair's first output, 52:
- * cols_end. The dot product takes 8 groups per iteration and
- * starts into its first iteration so as to leave groups mod 8 there: at
- * group 8 - groups mod 8 of the 8, each 80 bytes of code (checked). */
+ * 16: the block's outputs, 20: cout, 24: the end of the pair's weights, 28:
+ * f, 32: where the pass ends (cols_end, then cols_end + 24), 36: the first
+ * filter's rq, 40: the output offset, 44: the second filter's rq (one LDRD
+ * reads an rq and the offset), 48: the pair's first output, 52: cols_end.
+ * The dot product takes 8 groups per iteration and starts into its first
+ * iteration so as to leave groups mod 8 there: at group 8 - groups mod 8 of
+ * the 8, each 80 bytes of code (checked). */
 __attribute__((noinline)) static void filters_paired(six_loop *f)
 {
     register six_loop *fp __asm__("r0") = f;
