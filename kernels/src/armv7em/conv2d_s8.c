@@ -961,10 +961,8 @@ typedef char te_six_loop_layout[offsetof(six_loop, halves) == 48 ? 1 : -1];
     "ssat " S ", #8, %[w1]\n\t"
 
 /* The same for an rq without the offset, which is in w */
-#define TE_DSP_SIX_OUTPUT_ADD(S)                                           \
-    TE_DSP_RQ_APPLY_ASM(S, "r8", "r9", "r10", "r11", "%[w0]", "%[w1]")   \
-    "add %[w1], %[w1], %[w]\n\t"                                        \
-    "ssat " S ", #8, %[w1]\n\t"
+#define TE_DSP_SIX_OUTPUT_ADD(S) \
+    TE_DSP_RQ_OUTPUT_ASM(S, "r8", "r9", "r10", "r11", "%[w0]", "%[w1]", "%[w]")
 
 /* For each of f->filters filters, over the blocks from f->cols to
  * f->cols_end: the six sums from the filter's bias, requantized and stored
@@ -1180,10 +1178,8 @@ static void filters_six(six_loop *f)
  * r1) added, saturated. (Folding the offset into the rq, as filters_six does,
  * would save the ADD but not the out-of-line path of the channels it does
  * not fit, whose code would not leave this loop in a 1 KB instruction cache.) */
-#define TE_DSP_PAIRED_OUTPUT(S)                                   \
-    TE_DSP_RQ_APPLY_ASM(S, "r3", "r8", "r9", "r10", "r11", "lr") \
-    "add lr, lr, r1\n\t"                                         \
-    "ssat " S ", #8, lr\n\t"
+#define TE_DSP_PAIRED_OUTPUT(S) \
+    TE_DSP_RQ_OUTPUT_ASM(S, "r3", "r8", "r9", "r10", "r11", "lr", "r1")
 
 /* For each pair of f->filters filters, both passes over the blocks from
  * f->cols to f->cols_end. Every register is taken during the dot product,
@@ -1668,11 +1664,9 @@ typedef char te_filter_blocks_layout[offsetof(filter_blocks_job, blocks) == 28 ?
 /* Requantizes sum S of the block's next filter in place (to int8, the
  * activation range all of int8): the filter's fields by LDM from c (moved
  * on), the output offset in w. */
-#define TE_DSP_FILTER_OUTPUT(S)                                            \
-    "ldm %[c]!, {r8, r9, r10, r11}\n\t"                                  \
-    TE_DSP_RQ_APPLY_ASM(S, "r8", "r9", "r10", "r11", "%[w0]", "%[w1]")   \
-    "add %[w1], %[w1], %[w]\n\t"                                         \
-    "ssat " S ", #8, %[w1]\n\t"
+#define TE_DSP_FILTER_OUTPUT(S)          \
+    "ldm %[c]!, {r8, r9, r10, r11}\n\t" \
+    TE_DSP_RQ_OUTPUT_ASM(S, "r8", "r9", "r10", "r11", "%[w0]", "%[w1]", "%[w]")
 
 /* For each of f->blocks blocks: the 4 sums from f->init by dot_block's dot
  * product, requantized with every filter's prepared form, the 4 outputs

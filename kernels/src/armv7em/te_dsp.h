@@ -133,6 +133,13 @@ TE_DSP_INLINE int te_dsp_rq_init(te_dsp_rq *rq, int32_t multiplier, int32_t shif
     "smlal " LO ", " HI ", " X ", " M "\n\t"                 \
     "asr " HI ", " HI ", " RIGHT "\n\t"
 
+/* TE_DSP_RQ_APPLY_ASM, then the output offset OFF added and the result
+ * saturated to int8 into X */
+#define TE_DSP_RQ_OUTPUT_ASM(X, M, RLO, RHI, RIGHT, LO, HI, OFF) \
+    TE_DSP_RQ_APPLY_ASM(X, M, RLO, RHI, RIGHT, LO, HI)          \
+    "add " HI ", " HI ", " OFF "\n\t"                           \
+    "ssat " X ", #8, " HI "\n\t"
+
 /* te_mbqm(x, multiplier, shift) for an rq that te_dsp_rq_init accepted */
 TE_DSP_INLINE int32_t te_dsp_rq_apply(int32_t x, const te_dsp_rq *rq)
 {
