@@ -26,7 +26,7 @@ from tinyedge import kernel_paths, weight_layout
 from tinyedge.ir import DType, Graph, Node, OpKind, Tensor
 from tinyedge.ops import conv2d, fully_connected, is_16x8, lstm
 
-# kernel folders (targets.Target.kernel_dirs) whose kernels read quad rows
+# kernel folders (targets.Target.kernel_dirs) whose kernels read quad rows and filter pairs
 PACKED_FOR = frozenset({"armv7em"})
 
 

@@ -81,7 +81,8 @@ typedef struct {
  * a multiple of 4. tinyedge emits it for the layers the ARMv7E-M kernel's
  * paired path takes; that kernel returns TE_ARG_ERROR for any other layer
  * in this order (k over 288, no bias, or a requantization it does not
- * prepare), the reference kernel takes them all. */
+ * prepare; TE_PATH_LEFT_OUT in a build without that path), the reference
+ * kernel takes them all. */
 enum { TE_CONV_FILTERS = 0, TE_CONV_FILTER_PAIRS = 1 };
 
 /* The order of a weight matrix's bytes, [rows][depth]: a fully connected

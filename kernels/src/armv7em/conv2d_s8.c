@@ -1331,7 +1331,8 @@ static void filters_paired(six_loop *f)
         const int32_t *block;
         int8_t *out = f->out;
         f->rq = (const te_dsp_rq *)((const char *)rq[1] + f->rq_step);
-        for (block = f->cols; block != f->cols_end; block += block_words, out += TE_DSP_SIX * cout) {
+        for (block = f->cols; block != f->cols_end;
+             block += block_words, out += TE_DSP_SIX * cout) {
             int32_t j, g, u;
             for (j = 0; j < 3 * f->halves; j++) {
                 const int32_t *c = block + (j / 3) * 6 + (j % 3) * 2;
