@@ -139,6 +139,43 @@ def test_cortex_m4_folder_ships_and_builds_the_dsp_kernels(shared_models, tmp_pa
     assert bad.returncode != 0 and "use AUTO, DSP or REFERENCE" in bad.stderr
 
 
+def test_cortex_m55_folder_ships_the_helium_convolution(shared_models, tmp_path):
+    """Compiled for cortex-m55, the folder holds the Helium (MVE) conv2d in
+    kernels/src/mve/, its filters in rows (no pairs: only the ARMv7E-M kernel reads
+    those), the ARMv7E-M versions of the other kernels, and the reference conv2d
+    that the Helium file builds for a core without MVE. Its CMakeLists.txt builds
+    the Helium one for -mcpu=cortex-m55 and the reference one for -mcpu=cortex-m4."""
+    path = shared_models / "mlperf_tiny" / "kws_ref_model.tflite"
+    model = tinyedge.compile(path, tmp_path / "m55", target="cortex-m55")
+    src = model.out_dir / "kernels" / "src"
+    assert sorted(p.name for p in (src / "mve").iterdir()) == ["conv2d_s8.c"]
+    assert (src / "ref" / "conv2d_s8.c").is_file()
+    assert sorted(p.name for p in (src / "armv7em").iterdir()) == [
+        "avg_pool2d_s8.c", "depthwise_conv2d_s8.c", "fully_connected_s8.c", "te_dsp.h",
+        "te_paths.h"]
+    assert "_pairs" not in (model.out_dir / "kws_ref_model_weights.c").read_text()
+    in_pairs = tinyedge.compile(path, tmp_path / "m4", target="cortex-m4")
+    assert "_pairs" in (in_pairs.out_dir / "kws_ref_model_weights.c").read_text()
+    if shutil.which("cmake") is None or shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("cmake or arm-none-eabi-gcc is not installed")
+
+    def symbols(build, cflags):
+        for step in (["-S", str(model.out_dir), "-B", str(build), *ARM_M4[:-1],
+                      f"-DCMAKE_C_FLAGS={cflags} -O2 " + " ".join(STRICT)],
+                     ["--build", str(build)]):
+            result = subprocess.run(["cmake", *step], capture_output=True, text=True)
+            assert result.returncode == 0, result.stdout + result.stderr
+        lib = build / "libkws_ref_model_kernels.a"
+        return subprocess.run(["arm-none-eabi-nm", str(lib)], capture_output=True, text=True,
+                              check=True).stdout
+
+    m55 = symbols(tmp_path / "build-m55", "-mcpu=cortex-m55 -mthumb -mfloat-abi=hard")
+    assert "quads_s8" in m55 and "band_dot" in m55
+    m4 = symbols(tmp_path / "build-m4", "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard "
+                 "-mfpu=fpv4-sp-d16")
+    assert "te_conv2d_s8" in m4 and "quads_s8" not in m4 and "band_dot" in m4
+
+
 def _model_16x8() -> bytes:
     """A 16x8 model (int16 activations, int8 weights, int64 biases beyond
     int32) through most 16x8 kernels: CONV_2D, DEPTHWISE_CONV_2D, ADD, MUL,

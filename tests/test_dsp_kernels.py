@@ -365,7 +365,8 @@ static void conv_pairs_case(int32_t index, te_status in_rows, int32_t n_in, int3
     if (in_rows != TE_OK) {
         return;
     }
-    if (!takes_pairs(&conv_quant, k, conv_bias != 0)) {
+    if (TE_DSP_MVE || !takes_pairs(&conv_quant, k, conv_bias != 0)) {
+        /* the Helium kernel reads no pairs */
         b = te_conv2d_s8(&p, &conv_quant, &conv_in, in_buf, &conv_f, pairs_buf, conv_bias,
                          &conv_out, out_opt);
         if (b != TE_ARG_ERROR) {
@@ -969,7 +970,7 @@ def _run(cmd, **kwargs):
 
 
 def build(tmp_path, target: str, kernel: str, seed: int, opt: str = "-O2",
-          kernel_defines: tuple[str, ...] = ()):
+          kernel_defines: tuple[str, ...] = (), kernel_dir: str = "armv7em"):
     board = BOARDS[target]
     env = template_environment()
     context = {"version": __version__, "name": "dsp", "board": board.machine, "seed": seed,
@@ -984,9 +985,10 @@ def build(tmp_path, target: str, kernel: str, seed: int, opt: str = "-O2",
     cflags = [*get_target(target).cflags, opt, *WARNING_FLAGS, *BUILD_FLAGS,
               f"-I{tmp_path}", f"-I{KERNELS_DIR / 'include'}"]
     filename, function = KERNELS[kernel]
-    optimized = KERNELS_DIR / "src" / "armv7em" / filename
+    optimized = KERNELS_DIR / "src" / kernel_dir / filename
     assert optimized.is_file(), f"{optimized} missing"
     defines = [f"-DTE_DSP_{k.upper()}={int(k == kernel)}" for k in ALL_KERNELS]
+    defines.append(f"-DTE_DSP_MVE={int(kernel_dir == 'mve')}")
     objects = []
     for source, extra in ((tmp_path / "startup.c", []),
                           (tmp_path / "harness.c",
@@ -1036,6 +1038,28 @@ def test_dsp_kernel_matches_reference_on_the_emulator(tmp_path, kernel, target, 
         assert paired and int(paired.group(1)) >= CASES // 20, console[-2000:]
 
 
+# -O0 and -Os place the intrinsics' predicates and loops differently; the small
+# limits send most layers to taps_s16, the int16 loop over valid taps.
+@pytest.mark.parametrize("seed,opt,defines", [
+    (12, "-O2", ()), (13, "-O0", ()), (16, "-Os", ()),
+    (15, "-O2", ("-DTE_MVE_FOLDED=4", "-DTE_MVE_WINDOW=32"))])
+def test_helium_convolution_matches_reference_on_the_emulator(tmp_path, seed, opt, defines):
+    """The Cortex-M55's Helium (MVE) te_conv2d_s8 against the reference on the same
+    random layers as the ARMv7E-M one (every stride, dilation, padding, group count,
+    requantization), also over its input, and declining filters in pairs."""
+    elf = build(tmp_path, "cortex-m55", "conv", seed, opt, kernel_defines=defines,
+                kernel_dir="mve")
+    console = run(elf, "cortex-m55")
+    assert "TE_FAULT" not in console, console[-2000:]
+    mismatches = re.findall(r"TE_DSP_MISMATCH .*", console)
+    done = re.search(r"TE_DSP_DONE (\d+) (\d+) (\d+) (\d+)", console)
+    assert done, console[-2000:]
+    assert not mismatches and done.group(2) == "0", "\n".join(mismatches[:20])
+    assert int(done.group(1)) == CASES
+    assert int(done.group(3)) > int(done.group(4)) // 2, done.group(0)
+    assert re.search(r"TE_DSP_PAIRED 0\b", console), console[-2000:]
+
+
 @pytest.mark.parametrize("kernel", ["fc", "lstm"])
 def test_rows_without_row_blocks_match_reference(tmp_path, kernel):
     """A build that leaves out the row blocks (a folder whose layers all take
@@ -1070,7 +1094,8 @@ def test_convolution_one_six_pixel_block_at_a_time_matches_reference(tmp_path):
 
 def test_dsp_kernels_are_the_ones_built_for_cortex_m4_and_m7(shared_models, tmp_path):
     """The firmware of a model with conv, depthwise and fully connected layers takes the
-    armv7em files for cortex-m4/m7/m55 and the reference ones for cortex-m3."""
+    armv7em files for cortex-m4/m7, for cortex-m55 the Helium convolution and the
+    armv7em others, and the reference ones for cortex-m3."""
     import tinyedge
     from tinyedge.firmware import kernel_files
 
@@ -1082,7 +1107,8 @@ def test_dsp_kernels_are_the_ones_built_for_cortex_m4_and_m7(shared_models, tmp_
     for target in ("cortex-m4", "cortex-m7", "cortex-m55"):
         files = kernel_files(model, target)
         for filename in used:
-            assert KERNELS_DIR / "src" / "armv7em" / filename in files, (target, filename)
+            folder = "mve" if target == "cortex-m55" and filename == "conv2d_s8.c" else "armv7em"
+            assert KERNELS_DIR / "src" / folder / filename in files, (target, filename)
     assert not any("armv7em" in str(p) for p in kernel_files(model, "cortex-m3"))
 
 
@@ -1093,8 +1119,9 @@ def test_dsp_kernels_compile_at_every_level_and_with_a_frame_pointer(tmp_path, t
     them, so a firmware built with a frame pointer (for a debugger or profiler) still
     compiles, warning-free, at every optimization level (with the target's hard-float
     ABI, where GCC has the fewest registers to spare)."""
+    folders = ("armv7em", "mve") if target == "cortex-m55" else ("armv7em",)
     for flags in ([level], [level, "-fno-omit-frame-pointer"]):
-        for source in sorted((KERNELS_DIR / "src" / "armv7em").glob("*.c")):
+        for source in sorted(p for d in folders for p in (KERNELS_DIR / "src" / d).glob("*.c")):
             _run(["arm-none-eabi-gcc", *get_target(target).cflags, *flags, *WARNING_FLAGS,
                   f"-I{KERNELS_DIR / 'include'}", "-c", str(source),
                   "-o", str(tmp_path / f"{source.stem}.o")])

@@ -70,3 +70,12 @@ def test_random_stack_on_cortex_m4(seed, tmp_path):
     every = bench(tinyedge.compile(bytes(built), tmp_path / "generic"), "cortex-m4", seed=seed)
     assert ours["cycles"] <= 1.02 * every["cycles"]
     assert ours["code_bytes"] <= every["code_bytes"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_stack_on_cortex_m55(seed, tmp_path):
+    """The same stacks on cortex-m55, whose convolutions take the Helium kernel: the
+    firmware equals the host run byte for byte."""
+    built = random_stack(seed)
+    model = tinyedge.compile(bytes(built), tmp_path / "m55", target="cortex-m55")
+    assert bench(model, "cortex-m55", seed=seed)["outputs_match_host"]

@@ -32,10 +32,10 @@ TARGETS = {t.name: t for t in [
            ("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"),
            1024 * KB, 2048 * KB, ("armv7em",)),
     # The M55 has the DSP extension too: the ARMv7E-M kernels run on it unchanged
-    # (no Helium kernels yet).
+    # where it has no Helium (MVE) one.
     Target("cortex-m55", "Cortex-M55 (ARMv8.1-M, DSP, Helium)",
            ("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"), 1024 * KB, 2048 * KB,
-           ("armv7em",)),
+           ("mve", "armv7em")),
     # Device classes: a core with the budget the model may take of a typical part.
     Target("earbud", "earbud class: Cortex-M4F, 1 MB RAM, 2 MB flash",
            ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),

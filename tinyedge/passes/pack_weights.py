@@ -16,24 +16,37 @@ them. The reference kernels read every order, so the output folder still
 runs on the host.
 
 compile() runs it after planning (it moves no activation), for targets whose
-kernel folders are in PACKED_FOR; other targets keep rows.
+kernel folders are in PACKED_FOR; other targets keep rows. An op whose kernel
+comes from an earlier folder of the target (the Cortex-M55's Helium
+convolution, kernels/src/mve/) keeps rows too.
 """
 from __future__ import annotations
 
 import dataclasses
 
-from tinyedge import kernel_paths, weight_layout
+from tinyedge import KERNELS_DIR, kernel_paths, weight_layout
+from tinyedge.codegen import kernel_variant
 from tinyedge.ir import DType, Graph, Node, OpKind, Tensor
 from tinyedge.ops import conv2d, fully_connected, is_16x8, lstm
 
 # kernel folders (targets.Target.kernel_dirs) whose kernels read quad rows and filter pairs
 PACKED_FOR = frozenset({"armv7em"})
+# the kernel source of each op that pack_weights interleaves
+KERNEL_FILES = {OpKind.FULLY_CONNECTED: "fully_connected_s8.c", OpKind.CONV_2D: "conv2d_s8.c",
+                OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM: "lstm_s8_s16.c"}
 
 
-def _matrices(node: Node) -> tuple[int, ...]:
+def _reads_packed(kind: OpKind, kernel_dirs: tuple[str, ...]) -> bool:
+    """Whether the target's kernel for this kind of op is one of PACKED_FOR's."""
+    variant = kernel_variant(KERNEL_FILES[kind], kernel_dirs, [KERNELS_DIR])
+    return variant is not None and variant.parent.name in PACKED_FOR
+
+
+def _matrices(node: Node, kernel_dirs: tuple[str, ...]) -> tuple[int, ...]:
     """The inputs of node to interleave: none unless its kernel reads quad rows
     and it has at least one group of four rows."""
-    if "weight_layout" in node.options:
+    if ("weight_layout" in node.options or node.kind not in KERNEL_FILES
+            or not _reads_packed(node.kind, kernel_dirs)):
         return ()
     if node.kind == OpKind.FULLY_CONNECTED:
         return (1,) if fully_connected.takes_quad_rows(node) else ()
@@ -66,7 +79,7 @@ def pack_weights(graph: Graph, kernel_dirs: tuple[str, ...]) -> Graph:
 
     nodes = []
     for node in graph.nodes:
-        indices = _matrices(node)
+        indices = _matrices(node, kernel_dirs)
         if indices:
             order = (weight_layout.FILTER_PAIRS if node.kind == OpKind.CONV_2D
                      else weight_layout.QUAD_ROWS)

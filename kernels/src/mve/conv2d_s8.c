@@ -1,0 +1,396 @@
+/* CONV_2D, int8: Helium (MVE) variant for the Cortex-M55 (Armv8.1-M), bit-exact
+ * with kernels/src/ref/conv2d_s8.c, which a build without MVE takes instead.
+ *
+ * Each output pixel's window (kh x kw taps of C_in / groups values) is
+ * gathered into a buffer, taps in the padding set to -input_offset so that
+ * they add 0 like the taps the reference skips (a window that is one run of
+ * the input, as in pointwise layers, is read in place). The input offset is
+ * folded out: sum (in + off) * w = sum in * w + off * sum w, the second term
+ * and the bias computed once per call. Then four filters at a time take the
+ * window 16 bytes at a time (VLDRB, VMLADAVA on int8 lanes, the last chunk
+ * predicated, so nothing past a window or filter is read): 64 MACs in ten
+ * instructions. Sums wrap modulo 2^32 like the reference's uint32 ones.
+ * Layers of more than TE_MVE_FOLDED filters or windows of more than
+ * TE_MVE_WINDOW values (their starts and window would take too much stack)
+ * take taps_s16 instead: the offset added to int16 lanes over the valid taps.
+ *
+ * Four sums are requantized at once in int32 lanes: TFLite's
+ * MultiplyByQuantizedMultiplier is VSHL (the left shift, wrapping), VQRDMULH
+ * (gemmlowp's doubling high multiply: round half up, saturating only
+ * -2^31 * -2^31) and VRSHL (a rounding right shift, half up) after 1 is taken
+ * from negative values (so that ties go away from zero, as gemmlowp's
+ * RoundingDivideByPOT); then the output offset and the activation range.
+ *
+ * Order of reads and writes: pixels in raster order, each pixel's outputs
+ * written only while its own reads remain, as in the reference (the memory
+ * planner lets an output overlap its input on that order).
+ *
+ * Filters in pairs (TE_CONV_FILTER_PAIRS) are not read (TE_ARG_ERROR):
+ * tinyedge hands this kernel its filters in rows (passes/pack_weights.py).
+ */
+#if !defined(__ARM_FEATURE_MVE)
+#include "../ref/conv2d_s8.c"
+#else
+#include "tinyedge/te_kernels.h"
+#include "tinyedge/te_arith.h"
+
+#include <arm_mve.h>
+#include <stddef.h>
+
+/* Most filters whose folded starts (bias + off * sum w, 4 bytes each) and
+ * longest window that a call keeps on the stack; -D to lower them (layers
+ * past them take the int16 loop, taps_s16) */
+#ifndef TE_MVE_FOLDED
+#define TE_MVE_FOLDED 512
+#endif
+#ifndef TE_MVE_WINDOW
+#define TE_MVE_WINDOW 2048
+#endif
+
+/* A layer's requantization in lanes: multipliers and shifts per channel
+ * (step 1) or one pair for all (step 0) */
+typedef struct {
+    const int32_t *multipliers;
+    const int8_t *shifts;
+    int32_t step;
+    int32_t output_offset, activation_min, activation_max;
+} rq_lanes;
+
+/* out[j] for sums acc of the nf <= 4 channels from oc (lanes past nf not
+ * stored) */
+static inline void requantize_lanes(int32x4_t acc, int32_t nf, int32_t oc, const rq_lanes *rq,
+                                    int8_t *out)
+{
+    const mve_pred16_t p = vctp32q((uint32_t)nf);
+    int32x4_t mult, shift, neg_right, high, r;
+    if (rq->step) {
+        mult = vldrwq_z_s32(rq->multipliers + oc, p);
+        shift = vldrbq_z_s32(rq->shifts + oc, p);
+    } else {
+        mult = vdupq_n_s32(rq->multipliers[0]);
+        shift = vdupq_n_s32(rq->shifts[0]);
+    }
+    /* te_mbqm: left = max(shift, 0), right = max(-shift, 0), each at most 31 */
+    neg_right = vmaxq_s32(vminq_s32(shift, vdupq_n_s32(0)), vdupq_n_s32(-31));
+    high = vqrdmulhq_s32(vshlq_s32(acc, vminq_s32(vmaxq_s32(shift, vdupq_n_s32(0)),
+                                                  vdupq_n_s32(31))), mult);
+    /* -1 for a negative value where the right shift is not 0: its sign bit
+     * and that of -right */
+    high = vqaddq_s32(high, vshrq_n_s32(vandq_s32(high, neg_right), 31));
+    r = vaddq_n_s32(vrshlq_s32(high, neg_right), rq->output_offset);
+    r = vminq_s32(vmaxq_s32(r, vdupq_n_s32(rq->activation_min)),
+                  vdupq_n_s32(rq->activation_max));
+    vstrbq_p_s32(out, r, p);
+}
+
+/* The outputs of 4 * quads filters from oc (weights at w, k apart) for one
+ * window x of k bytes, their sums from start[]: int8 lanes. Out of line, so
+ * that its pointers and sums stay in registers. */
+__attribute__((noinline)) static void quads_s8(const int8_t *x, const int8_t *w, int32_t k,
+                                               int32_t quads, const int32_t *start,
+                                               int32_t oc, const rq_lanes *rq, int8_t *out)
+{
+    for (; quads > 0; quads--, w += 4 * k, start += 4, oc += 4, out += 4) {
+        const int8_t *xi = x, *w0 = w, *w1 = w + k, *w2 = w1 + k, *w3 = w2 + k;
+        int32_t s0 = start[0], s1 = start[1], s2 = start[2], s3 = start[3], n;
+        int32x4_t acc;
+        /* whole chunks of 16, then the rest predicated */
+        for (n = k >> 4; n > 0; n--) {
+            const int8x16_t xv = vldrbq_s8(xi);
+            s0 = vmladavaq_s8(s0, xv, vldrbq_s8(w0));
+            s1 = vmladavaq_s8(s1, xv, vldrbq_s8(w1));
+            s2 = vmladavaq_s8(s2, xv, vldrbq_s8(w2));
+            s3 = vmladavaq_s8(s3, xv, vldrbq_s8(w3));
+            xi += 16;
+            w0 += 16;
+            w1 += 16;
+            w2 += 16;
+            w3 += 16;
+        }
+        if (k & 15) {
+            const mve_pred16_t p = vctp8q((uint32_t)(k & 15));
+            const int8x16_t xv = vldrbq_z_s8(xi, p);
+            s0 = vmladavaq_s8(s0, xv, vldrbq_z_s8(w0, p));
+            s1 = vmladavaq_s8(s1, xv, vldrbq_z_s8(w1, p));
+            s2 = vmladavaq_s8(s2, xv, vldrbq_z_s8(w2, p));
+            s3 = vmladavaq_s8(s3, xv, vldrbq_z_s8(w3, p));
+        }
+        acc = vsetq_lane_s32(s3, vsetq_lane_s32(s2, vsetq_lane_s32(s1, vdupq_n_s32(s0), 1), 2),
+                             3);
+        requantize_lanes(acc, 4, oc, rq, out);
+    }
+}
+
+/* s[j] += sum of x[i] * w[j * k + i], i < k, for j < nf < 4 */
+static void dot_few_s8(const int8_t *x, const int8_t *w, int32_t k, int32_t nf, int32_t s[4])
+{
+    int32_t j, n;
+    for (j = 0; j < nf; j++) {
+        const int8_t *xj = x, *wj = w + j * k;
+        for (n = k; n > 0; n -= 16, xj += 16, wj += 16) {
+            const mve_pred16_t p = vctp8q((uint32_t)n);
+            s[j] = vmladavaq_s8(s[j], vldrbq_z_s8(xj, p), vldrbq_z_s8(wj, p));
+        }
+    }
+}
+
+/* s[j] += sum of (x[i] + off) * w[j * k + i], i < n, for j < nf <= 4: int16
+ * lanes (x + off is in [-255, 255]); lanes past n load 0 weights */
+static void dot_s16(const int8_t *x, int32_t off, const int8_t *w, int32_t k, int32_t n,
+                    int32_t nf, int32_t s[4])
+{
+    int32_t i, j;
+    for (i = 0; i < n; i += 8) {
+        const mve_pred16_t p = vctp16q((uint32_t)(n - i));
+        const int16x8_t xv = vaddq_n_s16(vldrbq_z_s16(x + i, p), (int16_t)off);
+        for (j = 0; j < nf; j++) {
+            s[j] = vmladavaq_s16(s[j], xv, vldrbq_z_s16(w + j * k + i, p));
+        }
+    }
+}
+
+/* dst[i] = src[i] for i < n: a tail-predicated loop (WLSTP/LETP), which GCC
+ * does not make of the intrinsics */
+static inline void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
+{
+    __asm__ volatile(
+        "wlstp.8 lr, %[n], 2f\n\t"
+        "1:\n\t"
+        "vldrb.8 q0, [%[src]], #16\n\t"
+        "vstrb.8 q0, [%[dst]], #16\n\t"
+        "letp lr, 1b\n\t"
+        "2:\n\t"
+        : [dst] "+r"(dst), [src] "+r"(src)
+        : [n] "r"(n)
+        : "q0", "lr", "memory");
+}
+
+/* dst[i] = value for i < n (the same loop) */
+static inline void fill_bytes(int8_t *dst, int8_t value, int32_t n)
+{
+    __asm__ volatile(
+        "vdup.8 q0, %[v]\n\t"
+        "wlstp.8 lr, %[n], 2f\n\t"
+        "1:\n\t"
+        "vstrb.8 q0, [%[dst]], #16\n\t"
+        "letp lr, 1b\n\t"
+        "2:\n\t"
+        : [dst] "+r"(dst)
+        : [n] "r"(n), [v] "r"((int32_t)value)
+        : "q0", "lr", "memory");
+}
+
+/* out[j] for the nf <= 4 sums s of channels from oc */
+static void requantize4(const int32_t s[4], int32_t nf, int32_t oc, const rq_lanes *rq,
+                        int8_t *out)
+{
+    int32x4_t acc = vdupq_n_s32(s[0]);
+    acc = vsetq_lane_s32(s[1], acc, 1);
+    acc = vsetq_lane_s32(s[2], acc, 2);
+    acc = vsetq_lane_s32(s[3], acc, 3);
+    requantize_lanes(acc, nf, oc, rq, out);
+}
+
+/* The window of group slice [cg] of the pixel whose top-left tap is input
+ * pixel (y0, x0) of the image at in_b (already offset to the slice), into win:
+ * kh * kw taps of cg bytes, taps in the padding set to pad (-input offset:
+ * their in + off is 0, as for the taps the reference skips). [kx0, kx1): the
+ * taps of a row inside the image. */
+__attribute__((noinline)) static void gather(int8_t *win, const int8_t *in_b, int32_t ih,
+                                             int32_t iw, int32_t c, int32_t cg, int32_t kh,
+                                             int32_t kw, int32_t y0, int32_t x0, int32_t dh,
+                                             int32_t dw, int32_t kx0, int32_t kx1, int8_t pad)
+{
+    int32_t ky, kx;
+    for (ky = 0; ky < kh; ky++, win += kw * cg) {
+        const int32_t y = y0 + ky * dh;
+        if (y < 0 || y >= ih || kx1 <= kx0) {
+            fill_bytes(win, pad, kw * cg);
+        } else if (cg == c && dw == 1) {
+            /* the row's valid taps are one run, padding either side */
+            fill_bytes(win, pad, kx0 * c);
+            copy_bytes(win + kx0 * c, in_b + (y * iw + x0 + kx0) * c, (kx1 - kx0) * c);
+            fill_bytes(win + kx1 * c, pad, (kw - kx1) * c);
+        } else {
+            for (kx = 0; kx < kw; kx++) {
+                const int32_t x = x0 + kx * dw;
+                if (x < 0 || x >= iw) {
+                    fill_bytes(win + kx * cg, pad, cg);
+                } else {
+                    copy_bytes(win + kx * cg, in_b + (y * iw + x) * c, cg);
+                }
+            }
+        }
+    }
+}
+
+/* The outputs of group g's filters for one pixel (its window's top-left tap
+ * at input pixel (y0, x0), its valid taps [ky0, ky1) x [kx0, kx1)), summed
+ * over the valid taps with the offset added in int16 lanes: for layers past
+ * TE_MVE_FOLDED filters or TE_MVE_WINDOW window bytes */
+static void taps_s16(const te_conv_params *params, const te_dims *input_dims,
+                     const int8_t *input, const te_dims *filter_dims, const int8_t *filter,
+                     const int32_t *bias, const rq_lanes *rq, int32_t batch, int32_t y0,
+                     int32_t x0, const int32_t taps[4], int32_t g, int32_t per_group,
+                     int8_t *out)
+{
+    const int32_t ih = input_dims->h, iw = input_dims->w, c = input_dims->c;
+    const int32_t kw = filter_dims->w, cg = filter_dims->c, k = filter_dims->h * kw * cg;
+    int32_t f;
+    for (f = g * per_group; f < (g + 1) * per_group; f += 4) {
+        const int32_t nf = te_min_s32(4, (g + 1) * per_group - f);
+        int32_t s[4] = {0, 0, 0, 0}, j, ky, kx;
+        for (j = 0; j < nf; j++) {
+            s[j] = bias != NULL ? bias[f + j] : 0;
+        }
+        for (ky = taps[0]; ky < taps[1]; ky++) {
+            const int8_t *const row =
+                input + ((batch * ih + y0 + ky * params->dilation_h) * iw) * c + g * cg;
+            for (kx = taps[2]; kx < taps[3]; kx++) {
+                dot_s16(row + (x0 + kx * params->dilation_w) * c, params->input_offset,
+                        filter + f * k + (ky * kw + kx) * cg, k, cg, nf, s);
+            }
+        }
+        requantize4(s, nf, f, rq, out + f);
+    }
+}
+
+/* Every output pixel, in raster order: its window gathered into `window`
+ * (or read in place when it is one run of the input), then each group's
+ * filters four at a time (quads_s8) from their folded starts; with
+ * folded_start NULL (layers past TE_MVE_FOLDED filters or TE_MVE_WINDOW window
+ * bytes), taps_s16. */
+static void conv_pixels(const te_conv_params *params, const te_dims *input_dims,
+                        const int8_t *input, const te_dims *filter_dims, const int8_t *filter,
+                        const int32_t *bias, const te_dims *output_dims, int8_t *output,
+                        const rq_lanes *rq, int32_t *folded_start, int8_t *window)
+{
+    const int32_t ih = input_dims->h, iw = input_dims->w, c = input_dims->c;
+    const int32_t kh = filter_dims->h, kw = filter_dims->w, cg = filter_dims->c;
+    const int32_t k = kh * kw * cg, cout = output_dims->c, groups = c / cg;
+    const int32_t per_group = cout / groups, off = params->input_offset;
+    const int8_t pad = (int8_t)-off;
+    int32_t batch, oy, ox, f, i;
+
+    for (f = 0; folded_start != NULL && f < cout; f++) {
+        int32_t sum = 0;
+        for (i = 0; i < k; i += 16) {
+            sum = vaddvaq_s8(sum, vldrbq_z_s8(filter + f * k + i, vctp8q((uint32_t)(k - i))));
+        }
+        folded_start[f] = te_wrap_s32((uint32_t)(bias != NULL ? bias[f] : 0) +
+                                      (uint32_t)off * (uint32_t)sum);
+    }
+
+    for (batch = 0; batch < output_dims->n; batch++) {
+        for (oy = 0; oy < output_dims->h; oy++) {
+            const int32_t y0 = oy * params->stride_h - params->pad_h;
+            int32_t ky0 = 0, ky1 = kh;
+            while (ky0 < kh && y0 + ky0 * params->dilation_h < 0) {
+                ky0++;
+            }
+            while (ky1 > ky0 && y0 + (ky1 - 1) * params->dilation_h >= ih) {
+                ky1--;
+            }
+            for (ox = 0; ox < output_dims->w; ox++) {
+                const int32_t x0 = ox * params->stride_w - params->pad_w;
+                int8_t *const out =
+                    output + ((batch * output_dims->h + oy) * output_dims->w + ox) * cout;
+                int32_t kx0 = 0, kx1 = kw, g;
+                while (kx0 < kw && x0 + kx0 * params->dilation_w < 0) {
+                    kx0++;
+                }
+                while (kx1 > kx0 && x0 + (kx1 - 1) * params->dilation_w >= iw) {
+                    kx1--;
+                }
+                for (g = 0; g < groups; g++) {
+                    const int8_t *x = window;
+                    if (folded_start == NULL) {
+                        const int32_t taps[4] = {ky0, ky1, kx0, kx1};
+                        taps_s16(params, input_dims, input, filter_dims, filter, bias, rq,
+                                 batch, y0, x0, taps, g, per_group, out);
+                        continue;
+                    }
+                    if (groups == 1 && kh == 1 && (kw == 1 || params->dilation_w == 1) &&
+                        kx0 == 0 && kx1 == kw && ky1 == 1) {
+                        /* the window is one run of the input */
+                        x = input + ((batch * ih + y0) * iw + x0) * c;
+                    } else {
+                        gather(window, input + batch * ih * iw * c + g * cg, ih, iw, c, cg, kh,
+                               kw, y0, x0, params->dilation_h, params->dilation_w, kx0, kx1,
+                               pad);
+                    }
+                    f = g * per_group;
+                    if (per_group >= 4) {
+                        quads_s8(x, filter + f * k, k, per_group / 4, folded_start + f, f, rq,
+                                 out + f);
+                    }
+                    if (per_group % 4) {
+                        const int32_t nf = per_group % 4;
+                        int32_t s[4] = {0, 0, 0, 0}, j;
+                        f += per_group - nf;
+                        for (j = 0; j < nf; j++) {
+                            s[j] = folded_start[f + j];
+                        }
+                        dot_few_s8(x, filter + f * k, k, nf, s);
+                        requantize4(s, nf, f, rq, out + f);
+                    }
+                }
+            }
+        }
+    }
+}
+
+te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
+                       const te_dims *input_dims, const int8_t *input,
+                       const te_dims *filter_dims, const int8_t *filter,
+                       const int32_t *bias,
+                       const te_dims *output_dims, int8_t *output)
+{
+    int32_t k, cout, folded;
+    rq_lanes rq;
+
+    if (params == NULL || quant == NULL || input_dims == NULL || input == NULL ||
+        filter_dims == NULL || filter == NULL || output_dims == NULL || output == NULL ||
+        quant->multipliers == NULL || quant->shifts == NULL) {
+        return TE_ARG_ERROR;
+    }
+    if (input_dims->n < 1 || input_dims->h < 1 || input_dims->w < 1 || input_dims->c < 1 ||
+        filter_dims->n < 1 || filter_dims->h < 1 || filter_dims->w < 1 || filter_dims->c < 1 ||
+        output_dims->h < 1 || output_dims->w < 1 ||
+        output_dims->n != input_dims->n || output_dims->c != filter_dims->n ||
+        input_dims->c % filter_dims->c != 0 ||
+        output_dims->c % (input_dims->c / filter_dims->c) != 0 ||
+        (quant->count != 1 && quant->count != output_dims->c)) {
+        return TE_ARG_ERROR;
+    }
+    if (params->stride_h < 1 || params->stride_w < 1 ||
+        params->dilation_h < 1 || params->dilation_w < 1 ||
+        params->pad_h < 0 || params->pad_w < 0 ||
+        params->input_offset < -127 || params->input_offset > 128 ||
+        params->output_offset < -128 || params->output_offset > 127 ||
+        params->activation_min < -128 || params->activation_max > 127 ||
+        params->activation_min > params->activation_max ||
+        params->filter_layout != TE_CONV_FILTERS) {
+        return TE_ARG_ERROR;
+    }
+    cout = output_dims->c;
+    k = filter_dims->h * filter_dims->w * filter_dims->c;
+    folded = cout <= TE_MVE_FOLDED && k <= TE_MVE_WINDOW;
+    rq.multipliers = quant->multipliers;
+    rq.shifts = quant->shifts;
+    rq.step = quant->count != 1;
+    rq.output_offset = params->output_offset;
+    rq.activation_min = params->activation_min;
+    rq.activation_max = params->activation_max;
+    {
+        /* bias + off * sum w for each filter (wrapping as the reference's
+         * uint32 sums), and a pixel's window; for a layer that takes
+         * taps_s16, neither */
+        int32_t folded_start[folded ? cout : 1];
+        int8_t window[folded ? k : 1];
+        conv_pixels(params, input_dims, input, filter_dims, filter, bias, output_dims, output,
+                    &rq, folded ? folded_start : NULL, window);
+    }
+    return TE_OK;
+}
+#endif /* __ARM_FEATURE_MVE */
