@@ -117,9 +117,18 @@ def test_conv_filters_in_pairs_match_tflm_and_firmware(case, tmp_path):
     if paired and all(shutil.which(t) for t in TOOLS):
         result = bench(compiled, "cortex-m4", seed=4)
         assert result["outputs_match_host"]
-    # the same model for a target without DSP kernels keeps the filters in rows
+        # on cortex-m55 the folder's own ARMv7E-M conv2d, which reads its pairs, comes
+        # before tinyedge's Helium one
+        on_m55 = bench(compiled, "cortex-m55", seed=4)
+        assert on_m55["outputs_match_host"] and "armv7em/conv2d_s8.c" in on_m55["kernel_variants"]
+    # the same model for a target without DSP kernels keeps the filters in rows, and so
+    # does cortex-m55's, whose Helium convolution reads rows
     tinyedge.compile(bytes(built), tmp_path / "m3", target="cortex-m3")
     assert _layouts(tmp_path / "m3") == [0]
+    helium = tinyedge.compile(bytes(built), tmp_path / "m55", target="cortex-m55")
+    assert _layouts(tmp_path / "m55") == [0]
+    if all(shutil.which(t) for t in TOOLS):
+        assert bench(helium, "cortex-m55", seed=4)["outputs_match_host"]
 
 
 @pytest.mark.parametrize("name", ["mnist_lstm_int8", "micro_speech_lstm"])

@@ -36,10 +36,12 @@ REF_INCLUDE = re.compile(r'^#include "\.\./ref/(\w+\.c)"', re.MULTILINE)
 
 
 def kernel_variant(filename: str, kernel_dirs, roots) -> Path | None:
-    """The target's version of a kernel source: the first roots[i]/src/<dir>/filename
-    that exists, for each of kernel_dirs in order (None: the reference one)."""
-    for d in kernel_dirs:
-        for root in roots:
+    """The target's version of a kernel source: the first root/src/<dir>/filename
+    that exists, for each of roots in order and in it each of kernel_dirs in order
+    (None: the reference one). A compiled folder's own versions come first: they
+    read the weight layouts it was compiled with."""
+    for root in roots:
+        for d in kernel_dirs:
             if (Path(root) / "src" / d / filename).is_file():
                 return Path(root) / "src" / d / filename
     return None

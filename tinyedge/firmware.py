@@ -164,9 +164,8 @@ def _io(specs: list[dict], arrays: list[np.ndarray] | None) -> list[dict]:
 def kernel_files(model, target: str, reference_only: bool = False) -> list[Path]:
     """The kernel sources of the firmware: the model's reference kernels, each
     replaced by a per-target variant of the same file name where one exists
-    (first in the model folder's kernels/src/<dir>/, then in tinyedge's
-    kernels/src/<dir>/, for each of the target's kernel_dirs in order), unless
-    reference_only."""
+    (first in the model folder's kernels/src/<dir>/, for each of the target's
+    kernel_dirs in order, then in tinyedge's), unless reference_only."""
     dirs = () if reference_only else get_target(target).kernel_dirs
     files = []
     for rel in model.report["c_sources"]:
