@@ -139,20 +139,22 @@ def test_cortex_m4_folder_ships_and_builds_the_dsp_kernels(shared_models, tmp_pa
     assert bad.returncode != 0 and "use AUTO, DSP or REFERENCE" in bad.stderr
 
 
-def test_cortex_m55_folder_ships_the_helium_convolution(shared_models, tmp_path):
-    """Compiled for cortex-m55, the folder holds the Helium (MVE) conv2d in
-    kernels/src/mve/, its filters in rows (no pairs: only the ARMv7E-M kernel reads
-    those), the ARMv7E-M versions of the other kernels, and the reference conv2d
-    that the Helium file builds for a core without MVE. Its CMakeLists.txt builds
-    the Helium one for -mcpu=cortex-m55 and the reference one for -mcpu=cortex-m4."""
+def test_cortex_m55_folder_ships_the_helium_kernels(shared_models, tmp_path):
+    """Compiled for cortex-m55, the folder holds the Helium (MVE) conv2d and fully
+    connected kernels in kernels/src/mve/, the filters in rows (no pairs: only the
+    ARMv7E-M kernel reads those), the ARMv7E-M versions of the other kernels, and the
+    reference ones that the Helium files build for a core without MVE. Its
+    CMakeLists.txt builds the Helium ones for -mcpu=cortex-m55 and the reference ones
+    for -mcpu=cortex-m4."""
     path = shared_models / "mlperf_tiny" / "kws_ref_model.tflite"
     model = tinyedge.compile(path, tmp_path / "m55", target="cortex-m55")
     src = model.out_dir / "kernels" / "src"
-    assert sorted(p.name for p in (src / "mve").iterdir()) == ["conv2d_s8.c"]
-    assert (src / "ref" / "conv2d_s8.c").is_file()
+    assert sorted(p.name for p in (src / "mve").iterdir()) == [
+        "conv2d_s8.c", "fully_connected_s8.c", "te_mve.h"]
+    assert sorted(p.name for p in (src / "ref").iterdir()) == [
+        "conv2d_s8.c", "fully_connected_s8.c"]
     assert sorted(p.name for p in (src / "armv7em").iterdir()) == [
-        "avg_pool2d_s8.c", "depthwise_conv2d_s8.c", "fully_connected_s8.c", "te_dsp.h",
-        "te_paths.h"]
+        "avg_pool2d_s8.c", "depthwise_conv2d_s8.c", "te_dsp.h", "te_paths.h"]
     assert "_pairs" not in (model.out_dir / "kws_ref_model_weights.c").read_text()
     in_pairs = tinyedge.compile(path, tmp_path / "m4", target="cortex-m4")
     assert "_pairs" in (in_pairs.out_dir / "kws_ref_model_weights.c").read_text()

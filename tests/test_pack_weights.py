@@ -49,11 +49,18 @@ def test_dsp_target_folder_matches_tflm_on_the_host(kwargs, tmp_path):
     # fewer than four units: nothing to interleave, the rows stay
     assert _layouts(tmp_path / "m4") == [int(kwargs["units"] >= 4)]
     tb.assert_matches_tflm(compiled, built, rng)
+    # cortex-m55's Helium kernel reads rows; its firmware equals the host run
+    helium = tinyedge.compile(bytes(built), tmp_path / "m55", target="cortex-m55")
+    assert _layouts(tmp_path / "m55") == [0]
+    if all(shutil.which(t) for t in TOOLS):
+        assert bench(helium, "cortex-m55", seed=3)["outputs_match_host"]
 
 
 def test_targets_without_dsp_kernels_keep_rows(tmp_path):
+    """Rows for targets without the ARMv7E-M kernels, and for cortex-m55, whose fully
+    connected kernel is the Helium one."""
     built = tb.fully_connected_model(np.random.default_rng(22), (1, 16), 8)
-    for target in ("generic", "cortex-m0plus", "cortex-m3"):
+    for target in ("generic", "cortex-m0plus", "cortex-m3", "cortex-m55"):
         tinyedge.compile(bytes(built), tmp_path / target, target=target)
         assert _layouts(tmp_path / target) == [0], target
     graph = read_tflite(bytes(built), "m")

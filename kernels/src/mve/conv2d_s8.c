@@ -34,7 +34,8 @@
 #include "tinyedge/te_kernels.h"
 #include "tinyedge/te_arith.h"
 
-#include <arm_mve.h>
+#include "te_mve.h"
+
 #include <stddef.h>
 
 /* Most filters whose folded starts (bias + off * sum w, 4 bytes each) and
@@ -46,93 +47,6 @@
 #ifndef TE_MVE_WINDOW
 #define TE_MVE_WINDOW 2048
 #endif
-
-/* A layer's requantization in lanes: multipliers and shifts per channel
- * (step 1) or one pair for all (step 0) */
-typedef struct {
-    const int32_t *multipliers;
-    const int8_t *shifts;
-    int32_t step;
-    int32_t output_offset, activation_min, activation_max;
-} rq_lanes;
-
-/* out[j] for sums acc of the nf <= 4 channels from oc (lanes past nf not
- * stored) */
-static inline void requantize_lanes(int32x4_t acc, int32_t nf, int32_t oc, const rq_lanes *rq,
-                                    int8_t *out)
-{
-    const mve_pred16_t p = vctp32q((uint32_t)nf);
-    int32x4_t mult, shift, neg_right, high, r;
-    if (rq->step) {
-        mult = vldrwq_z_s32(rq->multipliers + oc, p);
-        shift = vldrbq_z_s32(rq->shifts + oc, p);
-    } else {
-        mult = vdupq_n_s32(rq->multipliers[0]);
-        shift = vdupq_n_s32(rq->shifts[0]);
-    }
-    /* te_mbqm: left = max(shift, 0), right = max(-shift, 0), each at most 31 */
-    neg_right = vmaxq_s32(vminq_s32(shift, vdupq_n_s32(0)), vdupq_n_s32(-31));
-    high = vqrdmulhq_s32(vshlq_s32(acc, vminq_s32(vmaxq_s32(shift, vdupq_n_s32(0)),
-                                                  vdupq_n_s32(31))), mult);
-    /* -1 for a negative value where the right shift is not 0: its sign bit
-     * and that of -right */
-    high = vqaddq_s32(high, vshrq_n_s32(vandq_s32(high, neg_right), 31));
-    r = vaddq_n_s32(vrshlq_s32(high, neg_right), rq->output_offset);
-    r = vminq_s32(vmaxq_s32(r, vdupq_n_s32(rq->activation_min)),
-                  vdupq_n_s32(rq->activation_max));
-    vstrbq_p_s32(out, r, p);
-}
-
-/* The outputs of 4 * quads filters from oc (weights at w, k apart) for one
- * window x of k bytes, their sums from start[]: int8 lanes. Out of line, so
- * that its pointers and sums stay in registers. */
-__attribute__((noinline)) static void quads_s8(const int8_t *x, const int8_t *w, int32_t k,
-                                               int32_t quads, const int32_t *start,
-                                               int32_t oc, const rq_lanes *rq, int8_t *out)
-{
-    for (; quads > 0; quads--, w += 4 * k, start += 4, oc += 4, out += 4) {
-        const int8_t *xi = x, *w0 = w, *w1 = w + k, *w2 = w1 + k, *w3 = w2 + k;
-        int32_t s0 = start[0], s1 = start[1], s2 = start[2], s3 = start[3], n;
-        int32x4_t acc;
-        /* whole chunks of 16, then the rest predicated */
-        for (n = k >> 4; n > 0; n--) {
-            const int8x16_t xv = vldrbq_s8(xi);
-            s0 = vmladavaq_s8(s0, xv, vldrbq_s8(w0));
-            s1 = vmladavaq_s8(s1, xv, vldrbq_s8(w1));
-            s2 = vmladavaq_s8(s2, xv, vldrbq_s8(w2));
-            s3 = vmladavaq_s8(s3, xv, vldrbq_s8(w3));
-            xi += 16;
-            w0 += 16;
-            w1 += 16;
-            w2 += 16;
-            w3 += 16;
-        }
-        if (k & 15) {
-            const mve_pred16_t p = vctp8q((uint32_t)(k & 15));
-            const int8x16_t xv = vldrbq_z_s8(xi, p);
-            s0 = vmladavaq_s8(s0, xv, vldrbq_z_s8(w0, p));
-            s1 = vmladavaq_s8(s1, xv, vldrbq_z_s8(w1, p));
-            s2 = vmladavaq_s8(s2, xv, vldrbq_z_s8(w2, p));
-            s3 = vmladavaq_s8(s3, xv, vldrbq_z_s8(w3, p));
-        }
-        acc = vsetq_lane_s32(s3, vsetq_lane_s32(s2, vsetq_lane_s32(s1, vdupq_n_s32(s0), 1), 2),
-                             3);
-        requantize_lanes(acc, 4, oc, rq, out);
-    }
-}
-
-/* s[j] += sum of x[i] * w[j * k + i], i < k, for j < nf < 4 */
-static void dot_few_s8(const int8_t *x, const int8_t *w, int32_t k, int32_t nf, int32_t s[4])
-{
-    int32_t j, n;
-    for (j = 0; j < nf; j++) {
-        const int8_t *xj = x, *wj = w + j * k;
-        for (n = k; n > 0; n -= 16, xj += 16, wj += 16) {
-            const mve_pred16_t p = vctp8q((uint32_t)n);
-            s[j] = vmladavaq_s8(s[j], vldrbq_z_s8(xj, p), vldrbq_z_s8(wj, p));
-        }
-    }
-}
 
 /* s[j] += sum of (x[i] + off) * w[j * k + i], i < n, for j < nf <= 4: int16
  * lanes (x + off is in [-255, 255]); lanes past n load 0 weights */
@@ -178,17 +92,6 @@ static inline void fill_bytes(int8_t *dst, int8_t value, int32_t n)
         : [dst] "+r"(dst)
         : [n] "r"(n), [v] "r"((int32_t)value)
         : "q0", "lr", "memory");
-}
-
-/* out[j] for the nf <= 4 sums s of channels from oc */
-static void requantize4(const int32_t s[4], int32_t nf, int32_t oc, const rq_lanes *rq,
-                        int8_t *out)
-{
-    int32x4_t acc = vdupq_n_s32(s[0]);
-    acc = vsetq_lane_s32(s[1], acc, 1);
-    acc = vsetq_lane_s32(s[2], acc, 2);
-    acc = vsetq_lane_s32(s[3], acc, 3);
-    requantize_lanes(acc, nf, oc, rq, out);
 }
 
 /* The window of group slice [cg] of the pixel whose top-left tap is input
