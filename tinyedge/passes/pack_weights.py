@@ -18,7 +18,7 @@ runs on the host.
 compile() runs it after planning (it moves no activation), for targets whose
 kernel folders are in PACKED_FOR; other targets keep rows. An op whose kernel
 comes from an earlier folder of the target (the Cortex-M55's Helium
-convolution, kernels/src/mve/) keeps rows too.
+convolution and fully connected kernels, kernels/src/mve/) keeps rows too.
 """
 from __future__ import annotations
 
