@@ -9,21 +9,20 @@
  * and the bias computed once per call. Then four filters at a time take the
  * window 16 bytes at a time (VLDRB, VMLADAVA on int8 lanes, the last chunk
  * predicated, so nothing past a window or filter is read): 64 MACs in ten
- * instructions. Sums wrap modulo 2^32 like the reference's uint32 ones.
+ * instructions. Windows of up to 32 values (groups 1: first layers,
+ * pointwise layers of few channels) go 16 pixels at a time instead, each
+ * filter's weights loaded once for all of them (small_windows). Sums wrap
+ * modulo 2^32 like the reference's uint32 ones.
  * Layers of more than TE_MVE_FOLDED filters or windows of more than
  * TE_MVE_WINDOW values (their starts and window would take too much stack)
  * take taps_s16 instead: the offset added to int16 lanes over the valid taps.
  *
- * Four sums are requantized at once in int32 lanes: TFLite's
- * MultiplyByQuantizedMultiplier is VSHL (the left shift, wrapping), VQRDMULH
- * (gemmlowp's doubling high multiply: round half up, saturating only
- * -2^31 * -2^31) and VRSHL (a rounding right shift, half up) after 1 is taken
- * from negative values (so that ties go away from zero, as gemmlowp's
- * RoundingDivideByPOT); then the output offset and the activation range.
+ * Four sums are requantized at once in int32 lanes (rq_apply, te_mve.h).
  *
  * Order of reads and writes: pixels in raster order, each pixel's outputs
  * written only while its own reads remain, as in the reference (the memory
- * planner lets an output overlap its input on that order).
+ * planner lets an output overlap its input on that order); small_windows
+ * copies a block's windows before it writes any of the block's outputs.
  *
  * Filters in pairs (TE_CONV_FILTER_PAIRS) are not read (TE_ARG_ERROR):
  * tinyedge hands this kernel its filters in rows (passes/pack_weights.py).
@@ -158,6 +157,76 @@ static void taps_s16(const te_conv_params *params, const te_dims *input_dims,
     }
 }
 
+/* Windows of at most TE_MVE_SMALL values go TE_MVE_BLOCK pixels at a time,
+ * each copied to its TE_MVE_SMALL bytes of a block on the stack (so that the
+ * block's outputs may be written in any order), the weights of four filters
+ * (windows of up to 16 values) or two (up to 32) held in registers over the
+ * block */
+#define TE_MVE_SMALL 32
+#define TE_MVE_BLOCK 16
+
+/* The outputs of n pixels whose windows of k <= TE_MVE_SMALL values lie
+ * TE_MVE_SMALL bytes apart at wins, pixel j's at out + j * cout, their sums
+ * from start[] */
+__attribute__((noinline)) static void small_windows(const int8_t *wins, int32_t n,
+                                                    const int8_t *filter, int32_t k,
+                                                    int32_t cout, const int32_t *start,
+                                                    const rq_lanes *rq, int8_t *out)
+{
+    int32_t sums[4 * TE_MVE_BLOCK];
+    int32_t f, j, h;
+    for (f = 0; f + 4 <= cout; f += 4) {
+        /* the sums first, then their requantization: together they would
+         * take more than the eight vector registers */
+        if (k <= 16) {
+            const mve_pred16_t p = vctp8q((uint32_t)k);
+            const int8x16_t w0 = vldrbq_z_s8(filter + f * k, p);
+            const int8x16_t w1 = vldrbq_z_s8(filter + (f + 1) * k, p);
+            const int8x16_t w2 = vldrbq_z_s8(filter + (f + 2) * k, p);
+            const int8x16_t w3 = vldrbq_z_s8(filter + (f + 3) * k, p);
+            const int32_t s0 = start[f], s1 = start[f + 1], s2 = start[f + 2];
+            const int32_t s3 = start[f + 3];
+            for (j = 0; j < n; j++) {
+                const int8x16_t x = vldrbq_s8(wins + TE_MVE_SMALL * j);
+                sums[4 * j] = vmladavaq_s8(s0, x, w0);
+                sums[4 * j + 1] = vmladavaq_s8(s1, x, w1);
+                sums[4 * j + 2] = vmladavaq_s8(s2, x, w2);
+                sums[4 * j + 3] = vmladavaq_s8(s3, x, w3);
+            }
+        } else {
+            /* two vectors a window: two filters at a time */
+            const mve_pred16_t p = vctp8q((uint32_t)(k - 16));
+            for (h = 0; h < 4; h += 2) {
+                const int8_t *wa = filter + (f + h) * k, *wb = wa + k;
+                const int8x16_t a0 = vldrbq_s8(wa), a1 = vldrbq_z_s8(wa + 16, p);
+                const int8x16_t b0 = vldrbq_s8(wb), b1 = vldrbq_z_s8(wb + 16, p);
+                const int32_t sa = start[f + h], sb = start[f + h + 1];
+                for (j = 0; j < n; j++) {
+                    const int8x16_t x0 = vldrbq_s8(wins + TE_MVE_SMALL * j);
+                    const int8x16_t x1 = vldrbq_s8(wins + TE_MVE_SMALL * j + 16);
+                    sums[4 * j + h] = vmladavaq_s8(vmladavaq_s8(sa, x0, a0), x1, a1);
+                    sums[4 * j + h + 1] = vmladavaq_s8(vmladavaq_s8(sb, x0, b0), x1, b1);
+                }
+            }
+        }
+        {
+            const rq_vectors v = rq_prepare(rq, f, 4);
+            for (j = 0; j < n; j++) {
+                vstrbq_s32(out + j * cout + f, rq_apply(vldrwq_s32(sums + 4 * j), &v, rq));
+            }
+        }
+    }
+    for (j = 0; f < cout && j < n; j++) {
+        const int32_t nf = cout - f;
+        int32_t s[4] = {0, 0, 0, 0}, i;
+        for (i = 0; i < nf; i++) {
+            s[i] = start[f + i];
+        }
+        dot_few_s8(wins + TE_MVE_SMALL * j, filter + f * k, k, nf, s);
+        requantize4(s, nf, f, rq, out + j * cout + f);
+    }
+}
+
 /* Every output pixel, in raster order: its window gathered into `window`
  * (or read in place when it is one run of the input), then each group's
  * filters four at a time (quads_s8) from their folded starts; with
@@ -166,14 +235,16 @@ static void taps_s16(const te_conv_params *params, const te_dims *input_dims,
 static void conv_pixels(const te_conv_params *params, const te_dims *input_dims,
                         const int8_t *input, const te_dims *filter_dims, const int8_t *filter,
                         const int32_t *bias, const te_dims *output_dims, int8_t *output,
-                        const rq_lanes *rq, int32_t *folded_start, int8_t *window)
+                        const rq_lanes *rq, int32_t *folded_start, int8_t *window,
+                        int8_t *block)
 {
     const int32_t ih = input_dims->h, iw = input_dims->w, c = input_dims->c;
     const int32_t kh = filter_dims->h, kw = filter_dims->w, cg = filter_dims->c;
     const int32_t k = kh * kw * cg, cout = output_dims->c, groups = c / cg;
     const int32_t per_group = cout / groups, off = params->input_offset;
     const int8_t pad = (int8_t)-off;
-    int32_t batch, oy, ox, f, i;
+    int8_t *const last = output + (output_dims->n * output_dims->h * output_dims->w - 1) * cout;
+    int32_t batch, oy, ox, f, i, pending = 0;
 
     for (f = 0; folded_start != NULL && f < cout; f++) {
         int32_t sum = 0;
@@ -204,6 +275,23 @@ static void conv_pixels(const te_conv_params *params, const te_dims *input_dims,
                 }
                 while (kx1 > kx0 && x0 + (kx1 - 1) * params->dilation_w >= iw) {
                     kx1--;
+                }
+                if (block != NULL) {
+                    /* groups 1, k <= TE_MVE_SMALL: the window into the block */
+                    int8_t *const slot = block + TE_MVE_SMALL * pending;
+                    if (kh == 1 && (kw == 1 || params->dilation_w == 1) && kx0 == 0 &&
+                        kx1 == kw && ky1 == 1) {
+                        copy_bytes(slot, input + ((batch * ih + y0) * iw + x0) * c, k);
+                    } else {
+                        gather(slot, input + batch * ih * iw * c, ih, iw, c, cg, kh, kw, y0, x0,
+                               params->dilation_h, params->dilation_w, kx0, kx1, pad);
+                    }
+                    if (++pending == TE_MVE_BLOCK || out == last) {
+                        small_windows(block, pending, filter, k, cout, folded_start, rq,
+                                      out - (pending - 1) * cout);
+                        pending = 0;
+                    }
+                    continue;
                 }
                 for (g = 0; g < groups; g++) {
                     const int8_t *x = window;
@@ -289,10 +377,16 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
         /* bias + off * sum w for each filter (wrapping as the reference's
          * uint32 sums), and a pixel's window; for a layer that takes
          * taps_s16, neither */
+        const int small = folded && k <= TE_MVE_SMALL && filter_dims->c == input_dims->c;
         int32_t folded_start[folded ? cout : 1];
         int8_t window[folded ? k : 1];
+        int8_t block[small ? TE_MVE_SMALL * TE_MVE_BLOCK : 1];
+        if (small) {
+            /* past each window's k values, read against weights of 0 */
+            fill_bytes(block, 0, sizeof block);
+        }
         conv_pixels(params, input_dims, input, filter_dims, filter, bias, output_dims, output,
-                    &rq, folded ? folded_start : NULL, window);
+                    &rq, folded ? folded_start : NULL, window, small ? block : NULL);
     }
     return TE_OK;
 }

@@ -22,31 +22,56 @@ typedef struct {
     int32_t output_offset, activation_min, activation_max;
 } rq_lanes;
 
+/* The requantization of four channels in lanes, prepared: te_mbqm's
+ * multiplier, left shift (0 to 31) and minus its right shift (-31 to 0) */
+typedef struct {
+    int32x4_t mult, left, neg_right;
+} rq_vectors;
+
+/* rq_vectors of the nf <= 4 channels from oc (lanes past nf: not read) */
+static inline rq_vectors rq_prepare(const rq_lanes *rq, int32_t oc, int32_t nf)
+{
+    const mve_pred16_t p = vctp32q((uint32_t)nf);
+    rq_vectors v;
+    int32x4_t shift;
+    if (rq->step && nf == 4) {
+        v.mult = vldrwq_s32(rq->multipliers + oc);
+        shift = vldrbq_s32(rq->shifts + oc);
+    } else if (rq->step) {
+        v.mult = vldrwq_z_s32(rq->multipliers + oc, p);
+        shift = vldrbq_z_s32(rq->shifts + oc, p);
+    } else {
+        v.mult = vdupq_n_s32(rq->multipliers[0]);
+        shift = vdupq_n_s32(rq->shifts[0]);
+    }
+    v.left = vminq_s32(vmaxq_s32(shift, vdupq_n_s32(0)), vdupq_n_s32(31));
+    v.neg_right = vmaxq_s32(vminq_s32(shift, vdupq_n_s32(0)), vdupq_n_s32(-31));
+    return v;
+}
+
+/* The sums acc requantized as te_mbqm does, the output offset added and the
+ * activation range applied: VSHL wraps like its left shift; VQRDMULH rounds
+ * half up and saturates only -2^31 * -2^31, as gemmlowp's doubling high
+ * multiply; VRSHL rounds half up too, so 1 is first taken from negative
+ * values where the right shift is not 0, which sends their ties away from
+ * zero, as gemmlowp's RoundingDivideByPOT. */
+static inline int32x4_t rq_apply(int32x4_t acc, const rq_vectors *v, const rq_lanes *rq)
+{
+    int32x4_t high = vqrdmulhq_s32(vshlq_s32(acc, v->left), v->mult);
+    /* -1 where both high and -right have the sign bit */
+    high = vqaddq_s32(high, vshrq_n_s32(vandq_s32(high, v->neg_right), 31));
+    return vminq_s32(vmaxq_s32(vaddq_n_s32(vrshlq_s32(high, v->neg_right), rq->output_offset),
+                               vdupq_n_s32(rq->activation_min)),
+                     vdupq_n_s32(rq->activation_max));
+}
+
 /* out[j] for sums acc of the nf <= 4 channels from oc (lanes past nf not
  * stored) */
 static inline void requantize_lanes(int32x4_t acc, int32_t nf, int32_t oc, const rq_lanes *rq,
                                     int8_t *out)
 {
-    const mve_pred16_t p = vctp32q((uint32_t)nf);
-    int32x4_t mult, shift, neg_right, high, r;
-    if (rq->step) {
-        mult = vldrwq_z_s32(rq->multipliers + oc, p);
-        shift = vldrbq_z_s32(rq->shifts + oc, p);
-    } else {
-        mult = vdupq_n_s32(rq->multipliers[0]);
-        shift = vdupq_n_s32(rq->shifts[0]);
-    }
-    /* te_mbqm: left = max(shift, 0), right = max(-shift, 0), each at most 31 */
-    neg_right = vmaxq_s32(vminq_s32(shift, vdupq_n_s32(0)), vdupq_n_s32(-31));
-    high = vqrdmulhq_s32(vshlq_s32(acc, vminq_s32(vmaxq_s32(shift, vdupq_n_s32(0)),
-                                                  vdupq_n_s32(31))), mult);
-    /* -1 for a negative value where the right shift is not 0: its sign bit
-     * and that of -right */
-    high = vqaddq_s32(high, vshrq_n_s32(vandq_s32(high, neg_right), 31));
-    r = vaddq_n_s32(vrshlq_s32(high, neg_right), rq->output_offset);
-    r = vminq_s32(vmaxq_s32(r, vdupq_n_s32(rq->activation_min)),
-                  vdupq_n_s32(rq->activation_max));
-    vstrbq_p_s32(out, r, p);
+    const rq_vectors v = rq_prepare(rq, oc, nf);
+    vstrbq_p_s32(out, rq_apply(acc, &v, rq), vctp32q((uint32_t)nf));
 }
 
 /* The outputs of 4 * quads channels from oc (their weights in rows at w, k
@@ -92,7 +117,10 @@ TE_MVE_HELPER __attribute__((noinline)) void quads_s8(const int8_t *x, const int
         }
         acc = vsetq_lane_s32(s3, vsetq_lane_s32(s2, vsetq_lane_s32(s1, vdupq_n_s32(s0), 1), 2),
                              3);
-        requantize_lanes(acc, 4, oc + 4 * q, rq, out + 4 * q);
+        {
+            const rq_vectors v = rq_prepare(rq, oc + 4 * q, 4);
+            vstrbq_s32(out + 4 * q, rq_apply(acc, &v, rq));
+        }
     }
 }
 
