@@ -32,6 +32,7 @@
 #else
 #include "tinyedge/te_kernels.h"
 #include "tinyedge/te_arith.h"
+#include "tinyedge/te_checks.h"
 
 #include "te_mve.h"
 
@@ -340,27 +341,8 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
     int32_t k, cout, folded;
     rq_lanes rq;
 
-    if (params == NULL || quant == NULL || input_dims == NULL || input == NULL ||
-        filter_dims == NULL || filter == NULL || output_dims == NULL || output == NULL ||
-        quant->multipliers == NULL || quant->shifts == NULL) {
-        return TE_ARG_ERROR;
-    }
-    if (input_dims->n < 1 || input_dims->h < 1 || input_dims->w < 1 || input_dims->c < 1 ||
-        filter_dims->n < 1 || filter_dims->h < 1 || filter_dims->w < 1 || filter_dims->c < 1 ||
-        output_dims->h < 1 || output_dims->w < 1 ||
-        output_dims->n != input_dims->n || output_dims->c != filter_dims->n ||
-        input_dims->c % filter_dims->c != 0 ||
-        output_dims->c % (input_dims->c / filter_dims->c) != 0 ||
-        (quant->count != 1 && quant->count != output_dims->c)) {
-        return TE_ARG_ERROR;
-    }
-    if (params->stride_h < 1 || params->stride_w < 1 ||
-        params->dilation_h < 1 || params->dilation_w < 1 ||
-        params->pad_h < 0 || params->pad_w < 0 ||
-        params->input_offset < -127 || params->input_offset > 128 ||
-        params->output_offset < -128 || params->output_offset > 127 ||
-        params->activation_min < -128 || params->activation_max > 127 ||
-        params->activation_min > params->activation_max ||
+    if (te_conv2d_s8_args(params, quant, input_dims, input, filter_dims, filter, output_dims,
+                          output) != TE_OK ||
         params->filter_layout != TE_CONV_FILTERS) {
         return TE_ARG_ERROR;
     }

@@ -1,5 +1,6 @@
 #include "tinyedge/te_kernels.h"
 #include "tinyedge/te_arith.h"
+#include "tinyedge/te_checks.h"
 
 #include <stddef.h>
 
@@ -22,38 +23,12 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
     int32_t groups, filters_per_group, k;
     int32_t batch, out_y, out_x, out_c;
 
-    if (params == NULL || quant == NULL || input_dims == NULL || input == NULL ||
-        filter_dims == NULL || filter == NULL || output_dims == NULL || output == NULL ||
-        quant->multipliers == NULL || quant->shifts == NULL) {
-        return TE_ARG_ERROR;
-    }
-    if (input_dims->n < 1 || input_dims->h < 1 || input_dims->w < 1 || input_dims->c < 1 ||
-        filter_dims->n < 1 || filter_dims->h < 1 || filter_dims->w < 1 || filter_dims->c < 1 ||
-        output_dims->h < 1 || output_dims->w < 1 ||
-        output_dims->n != input_dims->n || output_dims->c != filter_dims->n) {
-        return TE_ARG_ERROR;
-    }
-    /* Grouped convolution: each group of filters sees C_in / groups channels. */
-    if (input_dims->c % filter_dims->c != 0) {
+    if (te_conv2d_s8_args(params, quant, input_dims, input, filter_dims, filter, output_dims,
+                          output) != TE_OK) {
         return TE_ARG_ERROR;
     }
     groups = input_dims->c / filter_dims->c;
-    if (output_dims->c % groups != 0) {
-        return TE_ARG_ERROR;
-    }
     filters_per_group = output_dims->c / groups;
-    if (quant->count != 1 && quant->count != output_dims->c) {
-        return TE_ARG_ERROR;
-    }
-    if (params->stride_h < 1 || params->stride_w < 1 ||
-        params->dilation_h < 1 || params->dilation_w < 1 ||
-        params->pad_h < 0 || params->pad_w < 0 ||
-        params->input_offset < -127 || params->input_offset > 128 ||
-        params->output_offset < -128 || params->output_offset > 127 ||
-        params->activation_min < -128 || params->activation_max > 127 ||
-        params->activation_min > params->activation_max) {
-        return TE_ARG_ERROR;
-    }
     k = filter_dims->h * filter_dims->w * filter_dims->c;
     if (params->filter_layout != TE_CONV_FILTERS &&
         (params->filter_layout != TE_CONV_FILTER_PAIRS || groups != 1 ||
