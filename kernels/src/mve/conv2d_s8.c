@@ -349,12 +349,8 @@ te_status te_conv2d_s8(const te_conv_params *params, const te_requant *quant,
     cout = output_dims->c;
     k = filter_dims->h * filter_dims->w * filter_dims->c;
     folded = cout <= TE_MVE_FOLDED && k <= TE_MVE_WINDOW;
-    rq.multipliers = quant->multipliers;
-    rq.shifts = quant->shifts;
-    rq.step = quant->count != 1;
-    rq.output_offset = params->output_offset;
-    rq.activation_min = params->activation_min;
-    rq.activation_max = params->activation_max;
+    rq = rq_lanes_of(quant, params->output_offset, params->activation_min,
+                     params->activation_max);
     {
         /* bias + off * sum w for each filter (wrapping as the reference's
          * uint32 sums), and a pixel's window; for a layer that takes

@@ -59,12 +59,8 @@ te_status te_fully_connected_s8(const te_fc_params *params, const te_requant *qu
     batches = input_dims->n;
     depth = input_dims->c;
     units = filter_dims->n;
-    rq.multipliers = quant->multipliers;
-    rq.shifts = quant->shifts;
-    rq.step = quant->count != 1;
-    rq.output_offset = params->output_offset;
-    rq.activation_min = params->activation_min;
-    rq.activation_max = params->activation_max;
+    rq = rq_lanes_of(quant, params->output_offset, params->activation_min,
+                     params->activation_max);
 
     for (b = 0; b < batches; b++) {
         const int8_t *in_row = input + b * depth;

@@ -22,6 +22,20 @@ typedef struct {
     int32_t output_offset, activation_min, activation_max;
 } rq_lanes;
 
+/* rq_lanes of a layer */
+static inline rq_lanes rq_lanes_of(const te_requant *quant, int32_t output_offset,
+                                   int32_t activation_min, int32_t activation_max)
+{
+    rq_lanes rq;
+    rq.multipliers = quant->multipliers;
+    rq.shifts = quant->shifts;
+    rq.step = quant->count != 1;
+    rq.output_offset = output_offset;
+    rq.activation_min = activation_min;
+    rq.activation_max = activation_max;
+    return rq;
+}
+
 /* The requantization of four channels in lanes, prepared: te_mbqm's
  * multiplier, left shift (0 to 31) and minus its right shift (-31 to 0) */
 typedef struct {
