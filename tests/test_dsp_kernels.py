@@ -1101,8 +1101,9 @@ def test_convolution_one_six_pixel_block_at_a_time_matches_reference(tmp_path):
 
 def test_dsp_kernels_are_the_ones_built_for_cortex_m4_and_m7(shared_models, tmp_path):
     """The firmware of a model with conv, depthwise and fully connected layers takes the
-    armv7em files for cortex-m4/m7, for cortex-m55 the Helium convolution and the
-    armv7em others, and the reference ones for cortex-m3."""
+    armv7em files for cortex-m4/m7, for cortex-m55 the Helium ones where there are any
+    (conv, fully connected) and the armv7em others, and the reference ones for
+    cortex-m3."""
     import tinyedge
     from tinyedge.firmware import kernel_files
 
